@@ -1,0 +1,27 @@
+namespace RingKv.Storage;
+
+/// <summary>
+/// A node's local store. Safe under any number of concurrent readers and writers.
+/// Entries are ordered by (ring token, UTF-8 key bytes) so a token range streams in order, which
+/// range transfers and per-range hash trees rely on.
+/// </summary>
+public interface IStorageEngine : IAsyncDisposable
+{
+    /// <summary><c>rocksdb</c> or <c>memory</c>.</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// Stores <paramref name="entry"/> if its version is newer than the stored one (last writer
+    /// wins) and the precondition holds, atomically with that check. Completes once the write is
+    /// as durable as the engine's fsync setting promises.
+    /// </summary>
+    ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored entry, tombstones and expired entries included; callers decide what is live.</summary>
+    StoredEntry? Get(string key);
+
+    /// <summary>Entries strictly after <paramref name="after"/> in (token, key) order, up to and including <paramref name="lastToken"/>.</summary>
+    IEnumerable<StoredEntry> Scan(ScanPosition after, ulong lastToken = ulong.MaxValue);
+
+    EngineStats GetStats();
+}
