@@ -1,4 +1,18 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RingKv.Core.Keys;
+using RingKv.Core.Versioning;
+using RingKv.Node.Api;
+using RingKv.Node.Data;
+using RingKv.Storage;
+using RingKv.Storage.Memory;
+using RingKv.Storage.RocksDb;
 
 namespace RingKv.Node.Hosting;
 
@@ -9,8 +23,68 @@ public static class NodeHost
     public static WebApplication Build(NodeOptions options, string[]? args = null)
     {
         options.Validate();
+        var bind = ParseBindAddress(options.BindAddress);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            ServerLimits.Apply(kestrel.Limits, options);
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(bind, options.Port, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+
+        var engine = OpenEngine(options);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(engine);
+        builder.Services.AddSingleton(new HybridLogicalClock(TimeProvider.System));
+        builder.Services.AddSingleton<IKeyValueService, LocalKeyValueService>();
+        builder.Services.AddSingleton<NodeContext>();
+
         var app = builder.Build();
+        // The engine flushes and closes after Kestrel has drained in-flight requests.
+        app.Lifetime.ApplicationStopped.Register(() => engine.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        app.UseExceptionHandler(errors => errors.Run(context => Problem.WriteAsync(context, 500, "internal-error", "Internal error",
+            "The node failed to handle the request. It has been logged; retry, and report it if it persists.")));
+        app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => Problem.WriteAsync(context.HttpContext, 404, "no-such-endpoint", "No such endpoint",
+                "This path is not part of the API. Keys live under /v1/kv/{key}; see docs/API.md."),
+            StatusCodes.Status405MethodNotAllowed => Problem.WriteAsync(context.HttpContext, 405, "method-not-allowed", "Method not allowed",
+                "This endpoint does not take that method. /v1/kv/{key} takes GET, HEAD, PUT and DELETE; /v1/kv takes GET."),
+            var status => Problem.WriteAsync(context.HttpContext, status, "http-" + status, "Request refused", "The request was refused with HTTP status " + status + "."),
+        });
+        app.Use((context, next) => RequestKey.WasRewrittenAwayFromKeys(context)
+            ? Problem.InvalidKey(context, KeyRules.Describe(KeyError.DotSegment, options.MaxKeyBytes))
+            : next(context));
+        app.MapGet("/health/live", () => Results.Json(new HealthStatus("live"), NodeJsonContext.Default.HealthStatus));
+        app.MapGet("/health/ready", () => Results.Json(new HealthStatus("ready"), NodeJsonContext.Default.HealthStatus));
+        app.MapKvApi();
         return app;
+    }
+
+    private static IStorageEngine OpenEngine(NodeOptions options) => options.Engine switch
+    {
+        "memory" => new MemoryEngine(TimeProvider.System),
+        _ => RocksDbEngine.Open(Path.GetFullPath(Path.Combine(options.DataDirectory, "rocksdb")), options.Fsync),
+    };
+
+    /// <summary>
+    /// Protected mode: until client authentication exists, a node listens on loopback only, so a
+    /// fresh node can never be an open database on a network.
+    /// </summary>
+    private static IPAddress ParseBindAddress(string text)
+    {
+        if (!IPAddress.TryParse(text, out var address))
+        {
+            throw new ArgumentException($"--bind '{text}' is not an IP address. Use 127.0.0.1 (default) or ::1.");
+        }
+        if (!IPAddress.IsLoopback(address))
+        {
+            throw new ArgumentException(
+                $"Refusing to listen on {text}: RingKV binds to loopback only while no authentication is configured (protected mode). " +
+                "Keep the default 127.0.0.1, or put an authenticating proxy on this machine in front of it.");
+        }
+        return address;
     }
 }

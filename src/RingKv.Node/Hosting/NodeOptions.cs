@@ -1,17 +1,6 @@
+using RingKv.Storage;
+
 namespace RingKv.Node.Hosting;
-
-/// <summary>How fsync is used by the rocksdb engine. See docs/API.md "Durability".</summary>
-public enum FsyncMode
-{
-    /// <summary>Every write is fsynced on its own before it is acknowledged. Safest, slowest.</summary>
-    Always,
-
-    /// <summary>Group commit (default): writes that arrive together share one fsync; each is acknowledged after it.</summary>
-    Batch,
-
-    /// <summary>Writes reach the write-ahead log (the OS page cache) before acknowledgement, never fsynced by us: survives a process crash, not a power loss.</summary>
-    Never,
-}
 
 /// <summary>Settings of one storage node, with their defaults. Bound from the command line.</summary>
 public sealed class NodeOptions

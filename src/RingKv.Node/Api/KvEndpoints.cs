@@ -1,0 +1,317 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using RingKv.Core.Hashing;
+using RingKv.Core.Keys;
+using RingKv.Core.Versioning;
+using RingKv.Node.Data;
+using RingKv.Node.Hosting;
+using RingKv.Storage;
+
+namespace RingKv.Node.Api;
+
+/// <summary>
+/// The public v1 key-value API (docs/API.md). Handlers are plain request delegates over
+/// <see cref="IKeyValueService"/>: the same code serves a single node and, later, a cluster.
+/// </summary>
+public static class KvEndpoints
+{
+    /// <summary>The longest TTL accepted: ten years.</summary>
+    public const long MaxTtlSeconds = 10L * 365 * 24 * 3600;
+
+    public const int DefaultListLimit = 100;
+    public const int MaxListLimit = 1000;
+
+    /// <summary>Entries one list page may look at before it returns (possibly short) with a cursor: bounds the work of a sparse prefix.</summary>
+    public const int ListScanBudget = 100_000;
+
+    private const int MaxContentTypeLength = 255;
+
+    public static IEndpointRouteBuilder MapKvApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Get, HttpMethods.Head], GetAsync);
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Put], PutAsync);
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Delete], DeleteAsync);
+        routes.MapMethods("/v1/kv", [HttpMethods.Get, HttpMethods.Head], ListAsync);
+        return routes;
+    }
+
+    private static async Task GetAsync(HttpContext context)
+    {
+        var node = context.RequestServices.GetRequiredService<NodeContext>();
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context))
+        {
+            return;
+        }
+        var entry = await node.Service.GetAsync(key, context.RequestAborted);
+        if (entry is null || !entry.IsLive(node.NowMs()))
+        {
+            await Problem.NotFound(context, key);
+            return;
+        }
+        var etag = Quote(entry.Version);
+        var response = context.Response;
+        response.Headers.ETag = etag;
+        if (context.Request.Headers.IfNoneMatch is { Count: > 0 } ifNoneMatch && ifNoneMatch.ToString() == etag)
+        {
+            response.StatusCode = StatusCodes.Status304NotModified;
+            return;
+        }
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = entry.ContentType;
+        response.ContentLength = entry.Value.Length;
+        if (entry.ExpiresAtMs != 0)
+        {
+            response.Headers["X-RingKV-Expires-At"] = DateTimeOffset.FromUnixTimeMilliseconds(entry.ExpiresAtMs).ToString("O", CultureInfo.InvariantCulture);
+        }
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(entry.Value, context.RequestAborted);
+        }
+    }
+
+    private static async Task PutAsync(HttpContext context)
+    {
+        var node = context.RequestServices.GetRequiredService<NodeContext>();
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, "ttl"))
+        {
+            return;
+        }
+        long ttlSeconds = 0;
+        if (context.Request.Query.TryGetValue("ttl", out var ttlText) &&
+            (ttlText.Count != 1 || !long.TryParse(ttlText[0], NumberStyles.None, CultureInfo.InvariantCulture, out ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MaxTtlSeconds))
+        {
+            await Problem.WriteAsync(context, 400, "invalid-ttl", "The ttl is not valid",
+                $"?ttl must be a whole number of seconds from 1 to {MaxTtlSeconds}. Omit it for a key that never expires.");
+            return;
+        }
+        if (!TryReadPrecondition(context, out var precondition, out var preconditionError))
+        {
+            await Problem.InvalidHeader(context, preconditionError);
+            return;
+        }
+        var contentType = context.Request.ContentType ?? StoredEntry.DefaultContentType;
+        if (contentType.Length == 0 || contentType.Length > MaxContentTypeLength || contentType.Any(char.IsControl))
+        {
+            await Problem.InvalidHeader(context, $"Content-Type must be 1 to {MaxContentTypeLength} printable characters.");
+            return;
+        }
+        var max = node.Options.MaxValueBytes;
+        if (context.Request.ContentLength > max)
+        {
+            // Refused from the header alone: the body is never read.
+            await Problem.ValueTooLarge(context, max);
+            return;
+        }
+        byte[]? body;
+        try
+        {
+            body = await ReadBodyAsync(context.Request.BodyReader, context.Request.ContentLength, max, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's own limits (body size, minimum data rate against slow clients) surface here.
+            await Problem.WriteAsync(context, ex.StatusCode, "bad-request-body", "The request body could not be read", ex.Message);
+            return;
+        }
+        if (body is null)
+        {
+            await Problem.ValueTooLarge(context, max);
+            return;
+        }
+        if (JsonValidator.IsJsonContentType(contentType) && !JsonValidator.TryValidate(body, out var jsonError))
+        {
+            await Problem.WriteAsync(context, 400, "invalid-json", "The body is not valid JSON",
+                $"Content-Type '{contentType}' requires one complete JSON document (object, array, string, number, true, false or null; at most {JsonValidator.MaxDepth} levels deep): {jsonError} Send it as application/octet-stream to store arbitrary bytes.");
+            return;
+        }
+        var nowMs = node.NowMs();
+        var version = new EntryVersion(node.Clock.Now(), node.Options.NodeId);
+        var entry = new StoredEntry(key, KeyToken.Of(key), body, contentType, version, Deleted: false,
+            ExpiresAtMs: ttlSeconds == 0 ? 0 : nowMs + (ttlSeconds * 1000));
+        var result = await node.Service.WriteAsync(entry, precondition, context.RequestAborted);
+        await AnswerWriteAsync(context, result, version);
+    }
+
+    private static async Task DeleteAsync(HttpContext context)
+    {
+        var node = context.RequestServices.GetRequiredService<NodeContext>();
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context))
+        {
+            return;
+        }
+        if (!TryReadPrecondition(context, out var precondition, out var preconditionError))
+        {
+            await Problem.InvalidHeader(context, preconditionError);
+            return;
+        }
+        var version = new EntryVersion(node.Clock.Now(), node.Options.NodeId);
+        var result = await node.Service.WriteAsync(StoredEntry.Tombstone(key, KeyToken.Of(key), version), precondition, context.RequestAborted);
+        await AnswerWriteAsync(context, result, version);
+    }
+
+    private static async Task ListAsync(HttpContext context)
+    {
+        var node = context.RequestServices.GetRequiredService<NodeContext>();
+        if (!await AllowOnlyQueryAsync(context, "prefix", "limit", "cursor"))
+        {
+            return;
+        }
+        var query = context.Request.Query;
+        var prefix = query.TryGetValue("prefix", out var prefixValues) ? prefixValues.ToString() : string.Empty;
+        if (prefixValues.Count > 1 || prefix.Any(char.IsControl))
+        {
+            await Problem.InvalidQuery(context, "?prefix must be given at most once and contain no control characters.");
+            return;
+        }
+        var limit = DefaultListLimit;
+        if (query.TryGetValue("limit", out var limitText) &&
+            (limitText.Count != 1 || !int.TryParse(limitText[0], NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxListLimit))
+        {
+            await Problem.WriteAsync(context, 400, "invalid-limit", "The limit is not valid",
+                $"?limit must be a whole number from 1 to {MaxListLimit} (default {DefaultListLimit}).");
+            return;
+        }
+        var after = ScanPosition.Start;
+        if (query.TryGetValue("cursor", out var cursorText) && cursorText.Count > 0)
+        {
+            if (cursorText.Count != 1 || !ListCursor.TryDecode(cursorText[0]!, out after))
+            {
+                await Problem.WriteAsync(context, 400, "invalid-cursor", "The cursor is not valid",
+                    "Pass back the cursor string of the previous page exactly as received, or omit it to start from the beginning.");
+                return;
+            }
+        }
+        var page = node.Service.ListKeys(prefix, after, limit, ListScanBudget);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("keys");
+            foreach (var key in page.Keys)
+            {
+                json.WriteStringValue(key);
+            }
+            json.WriteEndArray();
+            if (page.Next is { } next)
+            {
+                json.WriteString("cursor", ListCursor.Encode(next));
+            }
+            else
+            {
+                json.WriteNull("cursor");
+            }
+            json.WriteEndObject();
+        }
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = buffer.WrittenCount;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+        }
+    }
+
+    private static Task AnswerWriteAsync(HttpContext context, WriteResult result, EntryVersion version)
+    {
+        if (result.Status == WriteStatus.PreconditionFailed)
+        {
+            return Problem.PreconditionFailed(context, result.Current.IsZero
+                ? "The key does not exist (If-Match needs an existing version). Read it again, or write without If-Match."
+                : $"The key's current version is \"{result.Current}\". Read it again and retry with If-Match: \"{result.Current}\", or use If-None-Match: * only for keys that must not exist.");
+        }
+        // Stale (a newer write reached the replica first) is still a success for this write: it took
+        // its place in the last-writer-wins order and was superseded.
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        context.Response.Headers.ETag = Quote(version);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The request's key, or null once a 400 problem has been answered.</summary>
+    private static async ValueTask<string?> ReadKeyOrAnswerAsync(HttpContext context, NodeContext node)
+    {
+        var error = RequestKey.TryGet(context, node.Options.MaxKeyBytes, out var key);
+        if (error == KeyError.None)
+        {
+            return key;
+        }
+        await Problem.InvalidKey(context, KeyRules.Describe(error, node.Options.MaxKeyBytes));
+        return null;
+    }
+
+    /// <summary>Unknown query parameters are refused rather than ignored: a typo like <c>?tll=60</c> must not silently store a key that never expires.</summary>
+    private static async ValueTask<bool> AllowOnlyQueryAsync(HttpContext context, params string[] allowed)
+    {
+        if (context.Request.QueryString.HasValue)
+        {
+            foreach (var (name, _) in context.Request.Query)
+            {
+                if (!allowed.Contains(name, StringComparer.Ordinal))
+                {
+                    await Problem.InvalidQuery(context, allowed.Length == 0
+                        ? $"Unknown query parameter '{name}': this request takes none."
+                        : $"Unknown query parameter '{name}'. Allowed here: {string.Join(", ", allowed)}.");
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static bool TryReadPrecondition(HttpContext context, out WritePrecondition precondition, out string error)
+    {
+        precondition = WritePrecondition.None;
+        error = string.Empty;
+        var headers = context.Request.Headers;
+        if (headers.IfMatch is { Count: > 0 } ifMatch)
+        {
+            var text = ifMatch.ToString().Trim();
+            if (text.Length < 2 || text[0] != '"' || text[^1] != '"' || !EntryVersion.TryParse(text.AsSpan(1, text.Length - 2), out var expected))
+            {
+                error = "If-Match must be one quoted version exactly as returned in an ETag, e.g. If-Match: \"0000018c2f3a1b00-00000001\".";
+                return false;
+            }
+            precondition = WritePrecondition.IfVersion(expected);
+        }
+        if (headers.IfNoneMatch is { Count: > 0 } ifNoneMatch)
+        {
+            if (ifNoneMatch.ToString().Trim() != "*" || precondition.Kind != PreconditionKind.None)
+            {
+                error = "On writes, If-None-Match accepts only '*' (write only if the key is absent), and not together with If-Match.";
+                return false;
+            }
+            precondition = WritePrecondition.IfAbsent;
+        }
+        return true;
+    }
+
+    /// <summary>Reads the whole body, or returns null once it exceeds <paramref name="max"/> bytes (chunked bodies are counted as they arrive).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(PipeReader reader, long? contentLength, int max, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancellationToken);
+            var buffer = read.Buffer;
+            if (buffer.Length > max)
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                return null;
+            }
+            if (read.IsCompleted || (contentLength is { } length && buffer.Length >= length))
+            {
+                var body = buffer.ToArray();
+                reader.AdvanceTo(buffer.End);
+                return body;
+            }
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static string Quote(EntryVersion version) => "\"" + version.ToString() + "\"";
+
+}

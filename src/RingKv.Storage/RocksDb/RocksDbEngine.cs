@@ -1,0 +1,201 @@
+using System.Threading.Channels;
+using RingKv.Core.Hashing;
+using RocksDbSharp;
+
+namespace RingKv.Storage.RocksDb;
+
+/// <summary>
+/// The <c>rocksdb</c> engine, the default: durable, ordered by (token, key) on disk.
+/// </summary>
+/// <remarks>
+/// Reads go straight to RocksDB from any thread. Writes go through one committer loop: it drains
+/// every write that is waiting, checks each against the stored version (and against earlier
+/// writes of the same batch), writes them as one <see cref="WriteBatch"/> with one WAL append and,
+/// under <see cref="FsyncMode.Batch"/>, one fsync, then acknowledges them. A single committer
+/// makes the version check and the write atomic without per-key locks, and is the group commit:
+/// concurrent writers share an fsync, and no writer waits longer than the fsync in progress plus
+/// its own.
+/// </remarks>
+public sealed class RocksDbEngine : IStorageEngine
+{
+    private const int MaxBatchWrites = 512;
+
+    private readonly RocksDbSharp.RocksDb _db;
+    private readonly WriteOptions _writeOptions;
+    private readonly Channel<PendingWrite> _writes;
+    private readonly Task _committer;
+    private readonly TimeProvider _time;
+    private readonly int _maxBatch;
+    private int _disposed;
+
+    private RocksDbEngine(RocksDbSharp.RocksDb db, FsyncMode fsync, TimeProvider time)
+    {
+        _db = db;
+        _time = time;
+        Fsync = fsync;
+        _writeOptions = new WriteOptions().SetSync(fsync != FsyncMode.Never);
+        _maxBatch = fsync == FsyncMode.Always ? 1 : MaxBatchWrites;
+        _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+        _committer = Task.Run(CommitLoopAsync);
+    }
+
+    public string Name => "rocksdb";
+
+    public FsyncMode Fsync { get; }
+
+    public static RocksDbEngine Open(string directory, FsyncMode fsync, TimeProvider? time = null)
+    {
+        Directory.CreateDirectory(directory);
+        var table = new BlockBasedTableOptions()
+            .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
+            .SetBlockCache(Cache.CreateLru(64UL * 1024 * 1024))
+            .SetCacheIndexAndFilterBlocks(true);
+        var options = new DbOptions()
+            .SetCreateIfMissing(true)
+            .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
+            .SetBlockBasedTableFactory(table);
+        var db = RocksDbSharp.RocksDb.Open(options, directory);
+        return new RocksDbEngine(db, fsync, time ?? TimeProvider.System);
+    }
+
+    public ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // Encode on the caller's thread: the committer only checks versions and writes.
+        var pending = new PendingWrite(entry, precondition, EntryCodec.EncodeKey(entry.Token, entry.Key), EntryCodec.EncodeValue(entry));
+        if (!_writes.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(RocksDbEngine));
+        }
+        return new ValueTask<WriteResult>(pending.Completion.Task);
+    }
+
+    public StoredEntry? Get(string key)
+    {
+        var token = KeyToken.Of(key);
+        return _db.Get(EntryCodec.EncodeKey(token, key), new EntryDeserializer(key, token));
+    }
+
+    public IEnumerable<StoredEntry> Scan(ScanPosition after, ulong lastToken = ulong.MaxValue)
+    {
+        using var iterator = _db.NewIterator();
+        iterator.Seek(EntryCodec.EncodePosition(after));
+        if (after.Key is not null && iterator.Valid())
+        {
+            var first = iterator.GetKeySpan();
+            if (EntryCodec.DecodeToken(first) == after.Token && first[EntryCodec.TokenBytes..].SequenceEqual(after.Key))
+            {
+                iterator.Next();
+            }
+        }
+        for (; iterator.Valid(); iterator.Next())
+        {
+            var dbKey = iterator.GetKeySpan();
+            var token = EntryCodec.DecodeToken(dbKey);
+            if (token > lastToken)
+            {
+                yield break;
+            }
+            var key = System.Text.Encoding.UTF8.GetString(dbKey[EntryCodec.TokenBytes..]);
+            yield return EntryCodec.DecodeValue(key, token, iterator.GetValueSpan());
+        }
+    }
+
+    public EngineStats GetStats()
+    {
+        static long Property(RocksDbSharp.RocksDb db, string name) =>
+            long.TryParse(db.GetProperty(name), out var value) ? value : 0;
+
+        return new EngineStats(
+            Property(_db, "rocksdb.estimate-num-keys"),
+            Property(_db, "rocksdb.estimate-live-data-size") + Property(_db, "rocksdb.cur-size-all-mem-tables"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _writes.Writer.TryComplete();
+        await _committer.ConfigureAwait(false);
+        _db.Dispose();
+    }
+
+    private async Task CommitLoopAsync()
+    {
+        var reader = _writes.Reader;
+        var batch = new List<PendingWrite>(_maxBatch);
+        var results = new WriteResult[_maxBatch];
+        // Entries written earlier in the same batch: a later write of the same key must see them.
+        var written = new Dictionary<string, StoredEntry>(StringComparer.Ordinal);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            written.Clear();
+            while (batch.Count < _maxBatch && reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+            try
+            {
+                using var writeBatch = new WriteBatch();
+                var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var write = batch[i];
+                    var current = written.TryGetValue(write.Entry.Key, out var earlier) ? earlier : Get(write.Entry.Key);
+                    results[i] = Decide(write, current, nowMs);
+                    if (results[i].Status == WriteStatus.Applied)
+                    {
+                        writeBatch.Put(write.DbKey, write.DbValue);
+                        written[write.Entry.Key] = write.Entry;
+                    }
+                }
+                if (writeBatch.Count() > 0)
+                {
+                    _db.Write(writeBatch, _writeOptions);
+                }
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(results[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                // Nothing of this batch is acknowledged: RocksDB applies a WriteBatch atomically or not at all.
+                foreach (var write in batch)
+                {
+                    write.Completion.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private static WriteResult Decide(PendingWrite write, StoredEntry? current, long nowMs)
+    {
+        if (!write.Precondition.IsSatisfiedBy(current, nowMs))
+        {
+            return new WriteResult(WriteStatus.PreconditionFailed, current?.Version ?? default);
+        }
+        if (current is not null && write.Entry.Version <= current.Version)
+        {
+            return new WriteResult(WriteStatus.Stale, current.Version);
+        }
+        return new WriteResult(WriteStatus.Applied, write.Entry.Version);
+    }
+
+    private sealed class PendingWrite(StoredEntry entry, WritePrecondition precondition, byte[] dbKey, byte[] dbValue)
+    {
+        public StoredEntry Entry { get; } = entry;
+        public WritePrecondition Precondition { get; } = precondition;
+        public byte[] DbKey { get; } = dbKey;
+        public byte[] DbValue { get; } = dbValue;
+        public TaskCompletionSource<WriteResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class EntryDeserializer(string key, ulong token) : ISpanDeserializer<StoredEntry>
+    {
+        public StoredEntry Deserialize(ReadOnlySpan<byte> buffer) => EntryCodec.DecodeValue(key, token, buffer);
+    }
+}
