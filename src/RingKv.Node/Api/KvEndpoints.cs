@@ -27,28 +27,26 @@ public static class KvEndpoints
     public const int DefaultListLimit = 100;
     public const int MaxListLimit = 1000;
 
-    /// <summary>Entries one list page may look at before it returns (possibly short) with a cursor: bounds the work of a sparse prefix.</summary>
-    public const int ListScanBudget = 100_000;
-
     private const int MaxContentTypeLength = 255;
 
     public static IEndpointRouteBuilder MapKvApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Get, HttpMethods.Head], GetAsync);
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Put], PutAsync);
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Delete], DeleteAsync);
-        routes.MapMethods("/v1/kv", [HttpMethods.Get, HttpMethods.Head], ListAsync);
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Get, HttpMethods.Head], context => Guarded(context, "get", GetAsync));
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Put], context => Guarded(context, "put", PutAsync));
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Delete], context => Guarded(context, "delete", DeleteAsync));
+        routes.MapMethods("/v1/kv", [HttpMethods.Get, HttpMethods.Head], context => Guarded(context, "list", ListAsync));
         return routes;
     }
 
     private static async Task GetAsync(HttpContext context)
     {
         var node = context.RequestServices.GetRequiredService<NodeContext>();
-        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context))
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, "r", "consistency") ||
+            await ReadQuorumOrAnswerAsync(context, node, "r") is not { } quorum)
         {
             return;
         }
-        var entry = await node.Service.GetAsync(key, context.RequestAborted);
+        var entry = await node.Service.GetAsync(key, quorum.Required, context.RequestAborted);
         if (entry is null || !entry.IsLive(node.NowMs()))
         {
             await Problem.NotFound(context, key);
@@ -78,7 +76,8 @@ public static class KvEndpoints
     private static async Task PutAsync(HttpContext context)
     {
         var node = context.RequestServices.GetRequiredService<NodeContext>();
-        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, "ttl"))
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, "ttl", "w", "consistency") ||
+            await ReadQuorumOrAnswerAsync(context, node, "w") is not { } quorum)
         {
             return;
         }
@@ -134,14 +133,15 @@ public static class KvEndpoints
         var version = new EntryVersion(node.Clock.Now(), node.Options.NodeId);
         var entry = new StoredEntry(key, KeyToken.Of(key), body, contentType, version, Deleted: false,
             ExpiresAtMs: ttlSeconds == 0 ? 0 : nowMs + (ttlSeconds * 1000));
-        var result = await node.Service.WriteAsync(entry, precondition, context.RequestAborted);
+        var result = await node.Service.WriteAsync(entry, precondition, quorum.Required, context.RequestAborted);
         await AnswerWriteAsync(context, result, version);
     }
 
     private static async Task DeleteAsync(HttpContext context)
     {
         var node = context.RequestServices.GetRequiredService<NodeContext>();
-        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context))
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, "w", "consistency") ||
+            await ReadQuorumOrAnswerAsync(context, node, "w") is not { } quorum)
         {
             return;
         }
@@ -151,7 +151,7 @@ public static class KvEndpoints
             return;
         }
         var version = new EntryVersion(node.Clock.Now(), node.Options.NodeId);
-        var result = await node.Service.WriteAsync(StoredEntry.Tombstone(key, KeyToken.Of(key), version), precondition, context.RequestAborted);
+        var result = await node.Service.WriteAsync(StoredEntry.Tombstone(key, KeyToken.Of(key), version), precondition, quorum.Required, context.RequestAborted);
         await AnswerWriteAsync(context, result, version);
     }
 
@@ -187,7 +187,7 @@ public static class KvEndpoints
                 return;
             }
         }
-        var page = node.Service.ListKeys(prefix, after, limit, ListScanBudget);
+        var page = await node.Service.ListKeysAsync(prefix, after, limit, context.RequestAborted);
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -230,6 +230,53 @@ public static class KvEndpoints
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         context.Response.Headers.ETag = Quote(version);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Runs a handler, turns the cluster's expected failures into problems, and records the
+    /// request's metrics.
+    /// </summary>
+    private static async Task Guarded(HttpContext context, string operation, Func<HttpContext, Task> handler)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await handler(context);
+        }
+        catch (InsufficientReplicasException ex)
+        {
+            var isWrite = operation is "put" or "delete";
+            await Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "insufficient-replicas", "Not enough replicas answered",
+                $"{ex.Answered} of {ex.Replicas} replicas answered in time; {ex.Required} were required. " +
+                (isWrite ? "The write may still have been applied on the replicas that answered and will spread from there; retry it, or lower ?w=." : "Retry, or lower ?r=."),
+                json =>
+                {
+                    json.WriteNumber("required", ex.Required);
+                    json.WriteNumber("acknowledged", ex.Answered);
+                    json.WriteNumber("replicas", ex.Replicas);
+                });
+        }
+        catch (NodeNotReadyException ex)
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "node-not-ready", "The node is not ready",
+                ex.Message + " Retry shortly, or send the request to another node.");
+        }
+        finally
+        {
+            var node = context.RequestServices.GetService<NodeContext>();
+            node?.Metrics.Request(operation, context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    /// <summary>The request's quorum (a null value means the default), or null once a 400 problem has been answered.</summary>
+    private static async ValueTask<RequestQuorum?> ReadQuorumOrAnswerAsync(HttpContext context, NodeContext node, string countName)
+    {
+        if (QuorumParameters.TryParse(context.Request.Query, countName, node.Service.ReplicationFactor, out var required, out var error))
+        {
+            return new RequestQuorum(required);
+        }
+        await Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "invalid-quorum", "The quorum is not valid", error);
+        return null;
     }
 
     /// <summary>The request's key, or null once a 400 problem has been answered.</summary>

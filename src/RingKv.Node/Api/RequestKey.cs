@@ -11,7 +11,7 @@ namespace RingKv.Node.Api;
 /// </summary>
 public static class RequestKey
 {
-    private const string Prefix = "/v1/kv/";
+    public const string Prefix = "/v1/kv/";
 
     /// <summary>
     /// True when the client addressed a key (<c>/v1/kv/...</c> in the raw target) but the routed
@@ -25,7 +25,10 @@ public static class RequestKey
                !(context.Request.Path.Value ?? string.Empty).StartsWith(Prefix, StringComparison.OrdinalIgnoreCase);
     }
 
-    public static KeyError TryGet(HttpContext context, int maxKeyBytes, out string key)
+    public static KeyError TryGet(HttpContext context, int maxKeyBytes, out string key) => TryGet(context, Prefix, maxKeyBytes, out key);
+
+    /// <summary>The key after <paramref name="prefix"/> (e.g. <c>/v1/cluster/locate/</c>) in the raw target.</summary>
+    public static KeyError TryGet(HttpContext context, string prefix, int maxKeyBytes, out string key)
     {
         key = string.Empty;
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
@@ -46,15 +49,15 @@ public static class RequestKey
             var path = target[(scheme + 3)..].IndexOf('/');
             target = path < 0 ? [] : target[(scheme + 3 + path)..];
         }
-        if (target.Equals(Prefix.AsSpan(0, Prefix.Length - 1), StringComparison.OrdinalIgnoreCase))
+        if (target.Equals(prefix.AsSpan(0, prefix.Length - 1), StringComparison.OrdinalIgnoreCase))
         {
             return KeyError.Empty;
         }
-        if (!target.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        if (!target.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
         {
             // Only a normalised-away dot segment gets here: the route matched /v1/kv/..., the raw target did not.
             return KeyError.DotSegment;
         }
-        return KeyRules.TryDecode(target[Prefix.Length..], maxKeyBytes, out key);
+        return KeyRules.TryDecode(target[prefix.Length..], maxKeyBytes, out key);
     }
 }

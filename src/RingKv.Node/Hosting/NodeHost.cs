@@ -6,17 +6,25 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using RingKv.Core.Keys;
 using RingKv.Core.Versioning;
 using RingKv.Node.Api;
 using RingKv.Node.Data;
+using RingKv.Node.Internode;
+using RingKv.Node.Membership;
+using RingKv.Node.Observability;
+using RingKv.Node.Replication;
 using RingKv.Storage;
 using RingKv.Storage.Memory;
 using RingKv.Storage.RocksDb;
 
 namespace RingKv.Node.Hosting;
 
-/// <summary>Builds a storage node: Kestrel, the v1 API, the engine. The ringkv executable runs it.</summary>
+/// <summary>
+/// Builds a storage node: Kestrel, the v1 API, the engine and, with <c>--join</c>, the internode
+/// gRPC listener, membership and the request coordinator. The ringkv executable runs it.
+/// </summary>
 public static class NodeHost
 {
     /// <summary>Builds the node's web application. Run it with <c>RunAsync</c>; its URLs are known once started.</summary>
@@ -25,25 +33,93 @@ public static class NodeHost
         options.Validate();
         var bind = ParseBindAddress(options.BindAddress);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        ConfigureLogging(builder.Logging);
+        var endpoints = new NodeEndpoints();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             ServerLimits.Apply(kestrel.Limits, options);
             kestrel.AddServerHeader = false;
-            kestrel.Listen(bind, options.Port, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(bind, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                endpoints.Client = listen;
+            });
+            if (options.IsClustered)
+            {
+                // Internode traffic is gRPC: HTTP/2 only, on its own port, apart from clients.
+                kestrel.Listen(bind, options.InternodePort, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    endpoints.Internode = listen;
+                });
+            }
         });
 
         var engine = OpenEngine(options);
+        var metrics = new NodeMetrics();
+        var view = new ClusterView();
+        metrics.ObserveNode(engine.GetStats, () => view.Epoch);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(engine);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(view);
         builder.Services.AddSingleton(new HybridLogicalClock(TimeProvider.System));
-        builder.Services.AddSingleton<IKeyValueService, LocalKeyValueService>();
         builder.Services.AddSingleton<NodeContext>();
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InstrumentNames.MeterName).AddPrometheusExporter());
+        if (options.IsClustered)
+        {
+            builder.Services.AddSingleton<PeerClients>();
+            builder.Services.AddSingleton<IKeyValueService, ReplicatedKeyValueService>();
+            builder.Services.AddHostedService<MembershipAgent>();
+            builder.Services.AddGrpc(grpc =>
+            {
+                grpc.MaxReceiveMessageSize = 64 * 1024 * 1024;
+                grpc.EnableDetailedErrors = false;
+            });
+        }
+        else
+        {
+            builder.Services.AddSingleton<IKeyValueService, LocalKeyValueService>();
+        }
 
         var app = builder.Build();
         // The engine flushes and closes after Kestrel has drained in-flight requests.
         app.Lifetime.ApplicationStopped.Register(() => engine.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        UseCommonPipeline(app, options.MaxKeyBytes);
+        if (options.IsClustered)
+        {
+            app.Use((context, next) => IsInternodePort(context, endpoints) && !context.Request.Path.StartsWithSegments("/ringkv.internode.v1.Internode")
+                ? Problem.WriteAsync(context, 404, "no-such-endpoint", "Internode port", "This is the internode port; clients use the client port.")
+                : next(context));
+            app.MapGrpcService<InternodeService>();
+        }
+        app.MapGet("/health/live", () => Results.Json(new HealthStatus("live"), NodeJsonContext.Default.HealthStatus));
+        app.MapGet("/health/ready", (ClusterView clusterView) => !options.IsClustered || (clusterView.SelfId is { } self && clusterView.Map?.FindMember(self) is not null)
+            ? Results.Json(new HealthStatus("ready"), NodeJsonContext.Default.HealthStatus)
+            : Results.Json(new HealthStatus("joining"), NodeJsonContext.Default.HealthStatus, statusCode: 503));
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapKvApi();
+        app.MapNodeClusterApi();
+        return app;
+    }
+
+    /// <summary>Logging for every RingKV process: warnings and up, plus RingKV's own information (rare by rule: joins, map changes).</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.SetMinimumLevel(LogLevel.Warning);
+        logging.AddFilter("RingKv", LogLevel.Information);
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        });
+    }
+
+    /// <summary>Error handling shared by nodes and the coordinator: every error the process answers is problem+json.</summary>
+    public static void UseCommonPipeline(WebApplication app, int maxKeyBytes)
+    {
         app.UseExceptionHandler(errors => errors.Run(context => Problem.WriteAsync(context, 500, "internal-error", "Internal error",
             "The node failed to handle the request. It has been logged; retry, and report it if it persists.")));
         app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
@@ -55,13 +131,12 @@ public static class NodeHost
             var status => Problem.WriteAsync(context.HttpContext, status, "http-" + status, "Request refused", "The request was refused with HTTP status " + status + "."),
         });
         app.Use((context, next) => RequestKey.WasRewrittenAwayFromKeys(context)
-            ? Problem.InvalidKey(context, KeyRules.Describe(KeyError.DotSegment, options.MaxKeyBytes))
+            ? Problem.InvalidKey(context, KeyRules.Describe(KeyError.DotSegment, maxKeyBytes))
             : next(context));
-        app.MapGet("/health/live", () => Results.Json(new HealthStatus("live"), NodeJsonContext.Default.HealthStatus));
-        app.MapGet("/health/ready", () => Results.Json(new HealthStatus("ready"), NodeJsonContext.Default.HealthStatus));
-        app.MapKvApi();
-        return app;
     }
+
+    private static bool IsInternodePort(HttpContext context, NodeEndpoints endpoints) =>
+        endpoints.Internode?.IPEndPoint is { } internode && context.Connection.LocalPort == internode.Port;
 
     private static IStorageEngine OpenEngine(NodeOptions options) => options.Engine switch
     {
@@ -73,7 +148,7 @@ public static class NodeHost
     /// Protected mode: until client authentication exists, a node listens on loopback only, so a
     /// fresh node can never be an open database on a network.
     /// </summary>
-    private static IPAddress ParseBindAddress(string text)
+    public static IPAddress ParseBindAddress(string text)
     {
         if (!IPAddress.TryParse(text, out var address))
         {

@@ -26,8 +26,28 @@ public sealed class NodeOptions
     /// <summary>Largest value in bytes. Default 1 MiB.</summary>
     public int MaxValueBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>This node's numeric id, written into every version it issues. Default 1.</summary>
+    /// <summary>
+    /// This node's numeric id, written into every version it issues. Default 1 for a standalone
+    /// node; in a cluster the coordinator assigns it at admission.
+    /// </summary>
     public uint NodeId { get; set; } = 1;
+
+    /// <summary>The coordinator to join (<c>--join URL</c>). Null: a standalone node.</summary>
+    public string? Join { get; set; }
+
+    /// <summary>The member id to ask for when joining (the coordinator passes it to nodes it launches). Null: the coordinator picks one.</summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>Internode (gRPC, HTTP/2) port. Default 0: a free port, reported to the coordinator.</summary>
+    public int InternodePort { get; set; }
+
+    /// <summary>How long a coordinated request waits for its quorum. Default 2 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the node reports to the coordinator. Default 1 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public bool IsClustered => Join is not null;
 
     public void Validate()
     {
@@ -35,6 +55,14 @@ public sealed class NodeOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Port, 65535);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxKeyBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxValueBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(InternodePort);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(InternodePort, 65535);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HeartbeatInterval, TimeSpan.Zero);
+        if (Join is not null && !Uri.TryCreate(Join, UriKind.Absolute, out _))
+        {
+            throw new ArgumentException($"--join '{Join}' is not an absolute URL. Use the coordinator's URL, e.g. http://127.0.0.1:7000.", nameof(Join));
+        }
         if (Engine is not ("rocksdb" or "memory"))
         {
             throw new ArgumentException($"Unknown engine '{Engine}'. Use 'rocksdb' or 'memory'.", nameof(Engine));

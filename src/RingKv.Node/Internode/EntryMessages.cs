@@ -1,0 +1,41 @@
+using Google.Protobuf;
+using RingKv.Core.Hashing;
+using RingKv.Core.Versioning;
+using RingKv.Node.Internode.Protocol;
+using RingKv.Storage;
+
+namespace RingKv.Node.Internode;
+
+/// <summary>Converts between stored entries and their wire form.</summary>
+public static class EntryMessages
+{
+    public static Entry ToMessage(this StoredEntry entry) => new()
+    {
+        Key = entry.Key,
+        // UnsafeWrap: entries are immutable, so sharing the byte array with the message is safe and saves a copy per replica.
+        Value = UnsafeByteOperations.UnsafeWrap(entry.Value),
+        ContentType = entry.ContentType,
+        Timestamp = entry.Version.Timestamp,
+        Writer = entry.Version.NodeId,
+        Deleted = entry.Deleted,
+        ExpiresAtMs = entry.ExpiresAtMs,
+    };
+
+    /// <summary>Null when the message is not a valid entry (a peer is never trusted to send a valid key).</summary>
+    public static StoredEntry? ToEntry(this Entry message, int maxKeyBytes, int maxValueBytes)
+    {
+        if (Core.Keys.KeyRules.Validate(message.Key, maxKeyBytes) != Core.Keys.KeyError.None ||
+            message.Value.Length > maxValueBytes || message.ContentType.Length is 0 or > 255)
+        {
+            return null;
+        }
+        return new StoredEntry(
+            message.Key,
+            KeyToken.Of(message.Key),
+            message.Value.ToByteArray(),
+            message.ContentType,
+            new EntryVersion(message.Timestamp, message.Writer),
+            message.Deleted,
+            message.ExpiresAtMs);
+    }
+}

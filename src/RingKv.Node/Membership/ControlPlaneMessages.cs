@@ -1,0 +1,26 @@
+using System.Text.Json.Serialization;
+
+namespace RingKv.Node.Membership;
+
+// The control plane between nodes and the coordinator: JSON over HTTP on the coordinator's port,
+// under /internal/v1. Small and infrequent (joins, one heartbeat a second, map fetches), so plain
+// JSON is the simplest thing that works and is easy to inspect with curl.
+
+/// <summary>A node asks to be admitted. <see cref="Id"/> is the id it had (restart) or was launched with; null to get a new one.</summary>
+public sealed record JoinRequest(string? Id, string ClientUrl, string InternodeUrl, int ProcessId);
+
+/// <summary>The coordinator admitted the node under this id and number (the number goes into every version it writes).</summary>
+public sealed record JoinReply(string Id, uint Number, long Epoch);
+
+/// <summary>A node's heartbeat: who it is, the epoch it has, and its figures.</summary>
+public sealed record HeartbeatRequest(string Id, long Epoch, long Keys, long Bytes, long PendingHints, long Transfers);
+
+/// <summary><see cref="Member"/> false: the coordinator does not know this node (evicted or never admitted): it must join again.</summary>
+public sealed record HeartbeatReply(long Epoch, bool Member);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(JoinRequest))]
+[JsonSerializable(typeof(JoinReply))]
+[JsonSerializable(typeof(HeartbeatRequest))]
+[JsonSerializable(typeof(HeartbeatReply))]
+public sealed partial class ControlPlaneJsonContext : JsonSerializerContext;

@@ -1,0 +1,213 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RingKv.Core.Cluster;
+using RingKv.Node.Hosting;
+using RingKv.Storage;
+
+namespace RingKv.Node.Membership;
+
+/// <summary>
+/// A node's side of membership: asks the coordinator to admit it (a node never adds itself),
+/// heartbeats every second with its figures, and keeps the newest cluster map by long-polling the
+/// coordinator. While the coordinator is down the node keeps serving with the map it has and
+/// retries; when the coordinator is back it carries on, or joins again if it is not known there.
+/// </summary>
+public sealed partial class MembershipAgent(
+    NodeOptions options,
+    NodeEndpoints endpoints,
+    ClusterView view,
+    IStorageEngine engine,
+    IHostApplicationLifetime lifetime,
+    ILogger<MembershipAgent> logger) : BackgroundService
+{
+    private static readonly TimeSpan MapPollWait = TimeSpan.FromSeconds(25);
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(35) };
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!await WaitForStartAsync(stoppingToken))
+        {
+            return;
+        }
+        var coordinator = new Uri(options.Join!.TrimEnd('/') + "/");
+        await JoinAsync(coordinator, stoppingToken);
+        await Task.WhenAll(
+            HeartbeatLoopAsync(coordinator, stoppingToken),
+            MapLoopAsync(coordinator, stoppingToken),
+            MapOnSignalLoopAsync(coordinator, stoppingToken));
+    }
+
+    private async Task<bool> WaitForStartAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        try
+        {
+            await started.Task.WaitAsync(stoppingToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task JoinAsync(Uri coordinator, CancellationToken stoppingToken)
+    {
+        var attempt = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var known = NodeIdentity.Load(options.DataDirectory);
+            var request = new JoinRequest(known?.Id ?? options.NodeName, endpoints.ClientUrl, endpoints.InternodeUrl, Environment.ProcessId);
+            try
+            {
+                using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/join"), request, ControlPlaneJsonContext.Default.JoinRequest, stoppingToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.JoinReply, stoppingToken))!;
+                    new NodeIdentity(reply.Id, reply.Number).Save(options.DataDirectory);
+                    options.NodeId = reply.Number;
+                    view.SetSelf(reply.Id);
+                    LogJoined(logger, reply.Id, reply.Number, reply.Epoch);
+                    await FetchMapAsync(coordinator, TimeSpan.Zero, stoppingToken);
+                    return;
+                }
+                LogJoinRefused(logger, (int)response.StatusCode, await response.Content.ReadAsStringAsync(stoppingToken));
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            {
+                if (attempt % 10 == 0)
+                {
+                    LogCoordinatorUnreachable(logger, coordinator, ex.Message);
+                }
+            }
+            attempt++;
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 100 * attempt)), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(Uri coordinator, CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.HeartbeatInterval);
+        var failures = 0;
+        while (await TickAsync(timer, stoppingToken))
+        {
+            var stats = engine.GetStats();
+            var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: 0, Transfers: 0);
+            try
+            {
+                using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);
+                response.EnsureSuccessStatusCode();
+                var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.HeartbeatReply, stoppingToken))!;
+                if (failures > 0)
+                {
+                    LogCoordinatorBack(logger, failures);
+                    failures = 0;
+                }
+                if (!reply.Member)
+                {
+                    // The coordinator does not know us (it lost its map, or evicted us): ask again.
+                    await JoinAsync(coordinator, stoppingToken);
+                    continue;
+                }
+                view.ObserveEpoch(reply.Epoch);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            {
+                if (failures++ % 10 == 0)
+                {
+                    LogCoordinatorUnreachable(logger, coordinator, ex.Message);
+                }
+            }
+        }
+    }
+
+    private static async Task<bool> TickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Long-polls the coordinator: an answer comes as soon as it has a newer map, so nodes learn changes promptly.</summary>
+    private async Task MapLoopAsync(Uri coordinator, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (!await FetchMapAsync(coordinator, MapPollWait, stoppingToken))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>A peer mentioned a newer epoch than ours: fetch now rather than wait for the long poll.</summary>
+    private async Task MapOnSignalLoopAsync(Uri coordinator, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await view.WaitForNewerEpochAsync(TimeSpan.FromSeconds(30), stoppingToken))
+                {
+                    await FetchMapAsync(coordinator, TimeSpan.Zero, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Returns false when the coordinator could not be asked.</summary>
+    private async Task<bool> FetchMapAsync(Uri coordinator, TimeSpan wait, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var url = new Uri(coordinator, $"internal/v1/map?after={view.Epoch}&waitMs={(long)wait.TotalMilliseconds}");
+            using var response = await _http.GetAsync(url, stoppingToken);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                var map = ClusterMap.FromJson(await response.Content.ReadAsByteArrayAsync(stoppingToken));
+                if (view.TryInstall(map))
+                {
+                    LogMapInstalled(logger, map.Epoch, map.Members.Count);
+                }
+            }
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    public override void Dispose()
+    {
+        _http.Dispose();
+        base.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Joined the cluster as {Id} (number {Number}) at epoch {Epoch}")]
+    private static partial void LogJoined(ILogger logger, string id, uint number, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The coordinator refused to admit this node ({Status}): {Body}")]
+    private static partial void LogJoinRefused(ILogger logger, int status, string body);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Coordinator {Coordinator} unreachable ({Reason}); serving with the last cluster map and retrying")]
+    private static partial void LogCoordinatorUnreachable(ILogger logger, Uri coordinator, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Coordinator reachable again after {Failures} failed heartbeats")]
+    private static partial void LogCoordinatorBack(ILogger logger, int failures);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Installed cluster map epoch {Epoch} ({Members} members)")]
+    private static partial void LogMapInstalled(ILogger logger, long epoch, int members);
+}

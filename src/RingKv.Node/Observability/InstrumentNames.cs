@@ -1,0 +1,18 @@
+namespace RingKv.Node.Observability;
+
+/// <summary>Every metric name in one place (Orleans' InstrumentNames habit). Exported at GET /metrics in the Prometheus format.</summary>
+public static class InstrumentNames
+{
+    public const string MeterName = "RingKv";
+
+    public const string Requests = "ringkv.requests";
+    public const string RequestDuration = "ringkv.request.duration";
+    public const string ReplicaResponses = "ringkv.replica.responses";
+    public const string ReadRepairs = "ringkv.read_repairs";
+    public const string InternodeMessages = "ringkv.internode.messages";
+    public const string InternodeEntries = "ringkv.internode.entries";
+    public const string StoredKeys = "ringkv.stored.keys";
+    public const string StoredBytes = "ringkv.stored.bytes";
+    public const string HeartbeatAge = "ringkv.heartbeat.age";
+    public const string ClusterEpoch = "ringkv.cluster.epoch";
+}

@@ -1,0 +1,55 @@
+namespace RingKv.Node.Replication;
+
+/// <summary>
+/// Waits for the first <c>required</c> successful replica answers out of several in flight, and
+/// gives up as soon as that has become impossible or the deadline passes. Answers that arrive
+/// later are not cancelled: a write still lands on every replica that is reachable.
+/// </summary>
+public static class QuorumWaiter
+{
+    /// <summary>Returns the successful answers seen when the quorum was reached, or null if it could not be.</summary>
+    public static async Task<(List<T>? Quorum, int Succeeded)> WaitAsync<T>(IReadOnlyList<Task<T?>> calls, int required, TimeSpan timeout, CancellationToken cancellationToken)
+        where T : class
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var successes = new List<T>(calls.Count);
+        var failures = 0;
+        var gate = new object();
+        foreach (var call in calls)
+        {
+            _ = call.ContinueWith(completed =>
+            {
+                lock (gate)
+                {
+                    if (completed.IsCompletedSuccessfully && completed.Result is { } answer)
+                    {
+                        successes.Add(answer);
+                    }
+                    else
+                    {
+                        failures++;
+                    }
+                    if (successes.Count >= required || failures > calls.Count - required)
+                    {
+                        done.TrySetResult();
+                    }
+                }
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        try
+        {
+            await done.Task.WaitAsync(timeoutSource.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Deadline passed: answer with what we have.
+        }
+        lock (gate)
+        {
+            var snapshot = successes.ToList();
+            return (snapshot.Count >= required ? snapshot : null, snapshot.Count);
+        }
+    }
+}

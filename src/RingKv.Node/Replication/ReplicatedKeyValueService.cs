@@ -1,0 +1,230 @@
+using Microsoft.Extensions.Logging;
+using RingKv.Core.Cluster;
+using RingKv.Core.Versioning;
+using RingKv.Node.Data;
+using RingKv.Node.Hosting;
+using RingKv.Node.Internode;
+using RingKv.Node.Internode.Protocol;
+using RingKv.Node.Membership;
+using RingKv.Node.Observability;
+using RingKv.Storage;
+
+namespace RingKv.Node.Replication;
+
+/// <summary>
+/// The request coordinator (Dynamo §4.5): the node that receives a client request sends it to all
+/// replicas of the key's preference list in parallel, waits for W acknowledgements (writes) or R
+/// answers (reads), and answers with the newest version. Replicas that answered a read with an
+/// older version are repaired in the background (read repair).
+/// </summary>
+public sealed partial class ReplicatedKeyValueService(
+    IStorageEngine local,
+    ClusterView view,
+    PeerClients peers,
+    HybridLogicalClock clock,
+    NodeOptions options,
+    NodeMetrics metrics,
+    TimeProvider time,
+    ILogger<ReplicatedKeyValueService> logger) : IKeyValueService
+{
+    public int ReplicationFactor => view.Map?.ReplicationFactor ?? 3;
+
+    public async ValueTask<StoredEntry?> GetAsync(string key, int? readQuorum, CancellationToken cancellationToken)
+    {
+        var map = RequireMap();
+        var token = Core.Hashing.KeyToken.Of(key);
+        var replicas = Replicas(map, token);
+        var required = Math.Min(readQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), replicas.Count);
+        var calls = replicas.Select(replica => ReadReplicaAsync(replica, key, cancellationToken)).ToList();
+        var (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken);
+        if (answers is null)
+        {
+            throw new InsufficientReplicasException("read", required, answered, replicas.Count);
+        }
+        var newest = Newest(answers);
+        _ = RepairAfterAllAnswerAsync(calls);
+        return newest;
+    }
+
+    public async ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
+    {
+        var map = RequireMap();
+        if (precondition.Kind != PreconditionKind.None)
+        {
+            // Conditional writes read at quorum first, then write: an AP store cannot make the pair
+            // atomic across replicas (docs/API.md says so); on one replica the check is atomic.
+            var current = await GetAsync(entry.Key, null, cancellationToken);
+            if (!precondition.IsSatisfiedBy(current, time.GetUtcNow().ToUnixTimeMilliseconds()))
+            {
+                return new WriteResult(WriteStatus.PreconditionFailed, current?.Version ?? default);
+            }
+        }
+        var replicas = Replicas(map, entry.Token);
+        var required = Math.Min(writeQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), replicas.Count);
+        var calls = replicas.Select(replica => WriteReplicaAsync(replica, entry, "write")).ToList();
+        var (acks, acknowledged) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken);
+        if (acks is null)
+        {
+            throw new InsufficientReplicasException("write", required, acknowledged, replicas.Count);
+        }
+        return new WriteResult(WriteStatus.Applied, entry.Version);
+    }
+
+    public async ValueTask<KeyPage> ListKeysAsync(string prefix, ScanPosition after, int limit, CancellationToken cancellationToken)
+    {
+        var map = RequireMap();
+        var members = map.Members.Where(m => m.State != MemberState.Joining).ToList();
+        var calls = members.Select(member => ListMemberAsync(member, prefix, after, limit, cancellationToken)).ToList();
+        var slices = (await Task.WhenAll(calls)).Where(slice => slice is not null).Select(slice => slice!).ToList();
+        // Every key lives on RF nodes: a listing stays complete while fewer than RF of them are missing.
+        if (members.Count - slices.Count >= map.ReplicationFactor)
+        {
+            throw new InsufficientReplicasException("list", members.Count - map.ReplicationFactor + 1, slices.Count, members.Count);
+        }
+        return ListMerge.Merge(slices, limit);
+    }
+
+    private ClusterMap RequireMap() => view.Map ?? throw new NodeNotReadyException("This node has not received a cluster map from the coordinator yet.");
+
+    private List<ReplicaTarget> Replicas(ClusterMap map, ulong token)
+    {
+        var ids = map.Ring.PreferenceList(token, map.ReplicationFactor);
+        var targets = new List<ReplicaTarget>(ids.Count);
+        foreach (var id in ids)
+        {
+            var member = map.FindMember(id);
+            targets.Add(new ReplicaTarget(id, member?.InternodeUrl ?? string.Empty, id == view.SelfId));
+        }
+        return targets;
+    }
+
+    private async Task<ReplicaAnswer?> ReadReplicaAsync(ReplicaTarget replica, string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (replica.IsSelf)
+            {
+                return new ReplicaAnswer(replica, local.Get(key));
+            }
+            var reply = await peers.For(replica.InternodeUrl).ReadAsync(
+                new ReadRequest { Header = peers.Header(), Key = key },
+                deadline: DateTime.UtcNow + options.RequestTimeout, cancellationToken: CancellationToken.None);
+            metrics.InternodeSent("read", 1);
+            peers.Observe(reply.Header);
+            var entry = reply.Found ? reply.Entry.ToEntry(options.MaxKeyBytes, options.MaxValueBytes) : null;
+            if (entry is not null)
+            {
+                clock.TryObserve(entry.Version.Timestamp);
+            }
+            metrics.ReplicaResponse("read", "ack");
+            return new ReplicaAnswer(replica, entry);
+        }
+        catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException or OperationCanceledException)
+        {
+            metrics.ReplicaResponse("read", ex is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.DeadlineExceeded } ? "timeout" : "error");
+            LogReplicaFailed(logger, "read", replica.NodeId, ex.Message);
+            return null;
+        }
+    }
+
+    private async Task<ReplicaAnswer?> WriteReplicaAsync(ReplicaTarget replica, StoredEntry entry, string operation)
+    {
+        try
+        {
+            if (replica.IsSelf)
+            {
+                await local.WriteAsync(entry, WritePrecondition.None);
+                return new ReplicaAnswer(replica, entry);
+            }
+            var request = new WriteRequest { Header = peers.Header() };
+            request.Entries.Add(entry.ToMessage());
+            var reply = await peers.For(replica.InternodeUrl).WriteAsync(request, deadline: DateTime.UtcNow + options.RequestTimeout);
+            metrics.InternodeSent(operation, 1);
+            peers.Observe(reply.Header);
+            metrics.ReplicaResponse(operation, "ack");
+            return new ReplicaAnswer(replica, entry);
+        }
+        catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException or OperationCanceledException)
+        {
+            metrics.ReplicaResponse(operation, ex is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.DeadlineExceeded } ? "timeout" : "error");
+            LogReplicaFailed(logger, operation, replica.NodeId, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Once every replica has answered (or failed), brings the ones that answered with an older version up to the newest.</summary>
+    private async Task RepairAfterAllAnswerAsync(List<Task<ReplicaAnswer?>> calls)
+    {
+        try
+        {
+            var answers = (await Task.WhenAll(calls)).Where(a => a is not null).Select(a => a!).ToList();
+            var newest = Newest(answers);
+            if (newest is null)
+            {
+                return;
+            }
+            foreach (var answer in answers)
+            {
+                if (answer.Entry is null || answer.Entry.Version < newest.Version)
+                {
+                    metrics.ReadRepair();
+                    await WriteReplicaAsync(answer.Replica, newest, "read-repair");
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            LogReadRepairFailed(logger, ex);
+        }
+    }
+
+    private static StoredEntry? Newest(IEnumerable<ReplicaAnswer> answers)
+    {
+        StoredEntry? newest = null;
+        foreach (var answer in answers)
+        {
+            if (answer.Entry is { } entry && (newest is null || entry.Version > newest.Version))
+            {
+                newest = entry;
+            }
+        }
+        return newest;
+    }
+
+    private async Task<LocalListing.Slice?> ListMemberAsync(ClusterMember member, string prefix, ScanPosition after, int limit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (member.Id == view.SelfId)
+            {
+                return LocalListing.Read(local, prefix, after, limit);
+            }
+            var request = new ListRequest { Header = peers.Header(), AfterToken = after.Token, Limit = limit, Prefix = prefix };
+            if (after.Key is not null)
+            {
+                request.HasAfterKey = true;
+                request.AfterKey = Google.Protobuf.ByteString.CopyFrom(after.Key);
+            }
+            var reply = await peers.For(member.InternodeUrl).ListAsync(request, deadline: DateTime.UtcNow + options.RequestTimeout, cancellationToken: cancellationToken);
+            metrics.InternodeSent("list", 1);
+            peers.Observe(reply.Header);
+            var entries = reply.Keys.Select(k => new StoredEntry(k.Key, k.Token, [], StoredEntry.DefaultContentType,
+                new EntryVersion(k.Timestamp, k.Writer), Deleted: !k.Live, ExpiresAtMs: 0)).ToList();
+            ScanPosition? last = reply.LastKey.IsEmpty ? null : new ScanPosition(reply.LastToken, reply.LastKey.ToByteArray());
+            return new LocalListing.Slice(entries, last, reply.More);
+        }
+        catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException)
+        {
+            LogReplicaFailed(logger, "list", member.Id, ex.Message);
+            return null;
+        }
+    }
+
+    private sealed record ReplicaAnswer(ReplicaTarget Replica, StoredEntry? Entry);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Replica {NodeId} failed a {Operation}: {Reason}")]
+    private static partial void LogReplicaFailed(ILogger logger, string operation, string nodeId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Read repair failed")]
+    private static partial void LogReadRepairFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,226 @@
+using System.Text;
+using RingKv.Core.Hashing;
+using RingKv.Core.Versioning;
+using RingKv.Storage.Memory;
+using RingKv.Storage.RocksDb;
+
+namespace RingKv.Storage.Tests;
+
+public sealed class MemoryEngineTests : EngineContract
+{
+    protected override Task<IStorageEngine> OpenAsync() => Task.FromResult<IStorageEngine>(new MemoryEngine(Time));
+}
+
+public sealed class RocksDbEngineTests : EngineContract, IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "ringkv-engine-" + Guid.NewGuid().ToString("N"));
+
+    protected override Task<IStorageEngine> OpenAsync() => Task.FromResult<IStorageEngine>(RocksDbEngine.Open(_directory, FsyncMode.Batch, Time));
+
+    [Fact]
+    public async Task EntriesSurviveCloseAndReopen()
+    {
+        await using (var engine = await OpenAsync())
+        {
+            await engine.WriteAsync(Entry("durable", "v1", 10), WritePrecondition.None);
+            await engine.WriteAsync(StoredEntry.Tombstone("gone", KeyToken.Of("gone"), new EntryVersion(11, 1)), WritePrecondition.None);
+        }
+        await using (var reopened = await OpenAsync())
+        {
+            var entry = reopened.Get("durable");
+            Assert.NotNull(entry);
+            Assert.Equal("v1", Encoding.UTF8.GetString(entry.Value));
+            Assert.Equal(new EntryVersion(10, 1), entry.Version);
+            Assert.True(reopened.Get("gone")!.Deleted);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+}
+
+/// <summary>What every engine must do, run against each implementation.</summary>
+public abstract class EngineContract
+{
+    protected TimeProvider Time { get; } = TimeProvider.System;
+
+    protected abstract Task<IStorageEngine> OpenAsync();
+
+    protected static StoredEntry Entry(string key, string value, ulong timestamp, uint node = 1, long expiresAtMs = 0) =>
+        new(key, KeyToken.Of(key), Encoding.UTF8.GetBytes(value), "text/plain", new EntryVersion(timestamp, node), false, expiresAtMs);
+
+    [Fact]
+    public async Task StoresAndReturnsEveryField()
+    {
+        await using var engine = await OpenAsync();
+        var expires = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds();
+        var written = new StoredEntry("a/b/c", KeyToken.Of("a/b/c"), [1, 2, 3], "application/x-thing", new EntryVersion(123, 7), false, expires);
+        var result = await engine.WriteAsync(written, WritePrecondition.None);
+        Assert.Equal(WriteStatus.Applied, result.Status);
+        var read = engine.Get("a/b/c");
+        Assert.NotNull(read);
+        Assert.Equal(written.Value, read.Value);
+        Assert.Equal(written with { Value = read.Value }, read);
+    }
+
+    [Fact]
+    public async Task OlderVersionIsIgnoredLastWriterWins()
+    {
+        await using var engine = await OpenAsync();
+        await engine.WriteAsync(Entry("k", "new", 200), WritePrecondition.None);
+        var stale = await engine.WriteAsync(Entry("k", "old", 100), WritePrecondition.None);
+        Assert.Equal(WriteStatus.Stale, stale.Status);
+        Assert.Equal(new EntryVersion(200, 1), stale.Current);
+        Assert.Equal("new", Encoding.UTF8.GetString(engine.Get("k")!.Value));
+        // Same timestamp: the node id breaks the tie, the same way on every replica.
+        await engine.WriteAsync(Entry("k", "tie-high", 200, node: 2), WritePrecondition.None);
+        await engine.WriteAsync(Entry("k", "tie-low", 200, node: 1), WritePrecondition.None);
+        Assert.Equal("tie-high", Encoding.UTF8.GetString(engine.Get("k")!.Value));
+    }
+
+    [Fact]
+    public async Task TombstoneHidesTheKeyAndAnOlderWriteCannotResurrectIt()
+    {
+        await using var engine = await OpenAsync();
+        await engine.WriteAsync(Entry("k", "v", 100), WritePrecondition.None);
+        await engine.WriteAsync(StoredEntry.Tombstone("k", KeyToken.Of("k"), new EntryVersion(200, 1)), WritePrecondition.None);
+        var late = await engine.WriteAsync(Entry("k", "late-old-write", 150), WritePrecondition.None);
+        Assert.Equal(WriteStatus.Stale, late.Status);
+        var entry = engine.Get("k");
+        Assert.True(entry!.Deleted);
+        Assert.False(entry.IsLive(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+    }
+
+    [Fact]
+    public async Task ExpiredEntryIsNotLive()
+    {
+        await using var engine = await OpenAsync();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await engine.WriteAsync(Entry("short", "v", 100, expiresAtMs: now - 1), WritePrecondition.None);
+        await engine.WriteAsync(Entry("long", "v", 100, expiresAtMs: now + 60_000), WritePrecondition.None);
+        Assert.False(engine.Get("short")!.IsLive(now));
+        Assert.True(engine.Get("long")!.IsLive(now));
+    }
+
+    [Fact]
+    public async Task PreconditionsAreCheckedAgainstTheLiveEntry()
+    {
+        await using var engine = await OpenAsync();
+        Assert.Equal(WriteStatus.Applied, (await engine.WriteAsync(Entry("k", "v1", 100), WritePrecondition.IfAbsent)).Status);
+        Assert.Equal(WriteStatus.PreconditionFailed, (await engine.WriteAsync(Entry("k", "v2", 200), WritePrecondition.IfAbsent)).Status);
+        Assert.Equal(WriteStatus.PreconditionFailed, (await engine.WriteAsync(Entry("k", "v2", 200), WritePrecondition.IfVersion(new EntryVersion(99, 1)))).Status);
+        Assert.Equal(WriteStatus.Applied, (await engine.WriteAsync(Entry("k", "v2", 200), WritePrecondition.IfVersion(new EntryVersion(100, 1)))).Status);
+        await engine.WriteAsync(StoredEntry.Tombstone("k", KeyToken.Of("k"), new EntryVersion(300, 1)), WritePrecondition.None);
+        // A deleted key is absent again.
+        Assert.Equal(WriteStatus.Applied, (await engine.WriteAsync(Entry("k", "v3", 400), WritePrecondition.IfAbsent)).Status);
+    }
+
+    [Fact]
+    public async Task ConcurrentWritersAndReadersConvergeOnTheNewestVersion()
+    {
+        await using var engine = await OpenAsync();
+        const int Writers = 8;
+        const int WritesEach = 300;
+        const int Keys = 20;
+        var readsSeenGoingBackwards = 0;
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            var lastSeen = new Dictionary<string, EntryVersion>();
+            while (!stop.IsCancellationRequested)
+            {
+                for (var k = 0; k < Keys; k++)
+                {
+                    var key = "key-" + k;
+                    if (engine.Get(key) is { } entry)
+                    {
+                        if (lastSeen.TryGetValue(key, out var previous) && entry.Version < previous)
+                        {
+                            Interlocked.Increment(ref readsSeenGoingBackwards);
+                        }
+                        lastSeen[key] = entry.Version;
+                    }
+                }
+            }
+        })).ToArray();
+        var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(w);
+            for (var i = 0; i < WritesEach; i++)
+            {
+                var key = "key-" + random.Next(Keys);
+                await engine.WriteAsync(Entry(key, $"w{w}-{i}", (ulong)random.Next(1, 1_000_000), (uint)w), WritePrecondition.None);
+            }
+        })).ToArray();
+        await Task.WhenAll(writers);
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+
+        Assert.Equal(0, readsSeenGoingBackwards);
+        // Replaying the same writes in one thread must give the same winners: the max version per key.
+        var expected = new Dictionary<string, EntryVersion>();
+        for (var w = 0; w < Writers; w++)
+        {
+            var random = new Random(w);
+            for (var i = 0; i < WritesEach; i++)
+            {
+                var key = "key-" + random.Next(Keys);
+                var version = new EntryVersion((ulong)random.Next(1, 1_000_000), (uint)w);
+                expected[key] = expected.TryGetValue(key, out var v) ? EntryVersion.Max(v, version) : version;
+            }
+        }
+        foreach (var (key, version) in expected)
+        {
+            Assert.Equal(version, engine.Get(key)!.Version);
+        }
+    }
+
+    [Fact]
+    public async Task ScanStreamsATokenRangeInTokenOrderAndResumesAfterAPosition()
+    {
+        await using var engine = await OpenAsync();
+        var keys = Enumerable.Range(0, 300).Select(i => "scan-" + i).ToList();
+        foreach (var key in keys)
+        {
+            await engine.WriteAsync(Entry(key, "v", 1), WritePrecondition.None);
+        }
+        var all = engine.Scan(ScanPosition.Start).ToList();
+        Assert.Equal(keys.Count, all.Count);
+        Assert.Equal(all.Select(e => e.Token).Order(), all.Select(e => e.Token));
+
+        var low = all[50].Token;
+        var high = all[200].Token;
+        var range = engine.Scan(ScanPosition.AtToken(low), high).ToList();
+        Assert.Equal(all.Skip(50).Take(151).Select(e => e.Key), range.Select(e => e.Key));
+
+        var resumeAt = all[120];
+        var resumed = engine.Scan(new ScanPosition(resumeAt.Token, Encoding.UTF8.GetBytes(resumeAt.Key))).ToList();
+        Assert.Equal(all.Skip(121).Select(e => e.Key), resumed.Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task ScanIncludesTombstonesSoTransfersCarryDeletes()
+    {
+        await using var engine = await OpenAsync();
+        await engine.WriteAsync(StoredEntry.Tombstone("deleted", KeyToken.Of("deleted"), new EntryVersion(5, 1)), WritePrecondition.None);
+        Assert.Contains(engine.Scan(ScanPosition.Start), e => e.Key == "deleted" && e.Deleted);
+    }
+
+    [Fact]
+    public async Task StatsCountStoredEntries()
+    {
+        await using var engine = await OpenAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            await engine.WriteAsync(Entry("stat-" + i, "value", 1), WritePrecondition.None);
+        }
+        var stats = engine.GetStats();
+        Assert.True(stats.Keys >= 10, $"keys {stats.Keys}");
+        Assert.True(stats.Bytes > 0, $"bytes {stats.Bytes}");
+    }
+}
