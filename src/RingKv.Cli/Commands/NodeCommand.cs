@@ -1,0 +1,55 @@
+using System.CommandLine;
+using RingKv.Cli.Hosting;
+using RingKv.Node.Hosting;
+using RingKv.Storage;
+
+namespace RingKv.Cli.Commands;
+
+/// <summary><c>ringkv node</c>: one storage node, every setting on the command line. Defaults come from <see cref="NodeOptions"/>.</summary>
+public static class NodeCommand
+{
+    public const string ListeningPrefix = "RingKV node listening on ";
+
+    public static Command Create()
+    {
+        var defaults = new NodeOptions();
+        var port = new Option<int>("--port") { Description = "Client API port; 0 picks a free one (printed).", DefaultValueFactory = _ => defaults.Port, HelpName = "PORT" };
+        var dataDir = new Option<string>("--data-dir") { Description = "Where the rocksdb engine keeps its files.", DefaultValueFactory = _ => defaults.DataDirectory, HelpName = "DIR" };
+        var engine = new Option<string>("--engine") { Description = "Storage engine: rocksdb (durable) or memory (lost on exit).", DefaultValueFactory = _ => defaults.Engine };
+        engine.AcceptOnlyFromAmong("rocksdb", "memory");
+        // A string, not the enum: help and errors then show the lowercase names users type.
+        var fsync = new Option<string>("--fsync")
+        {
+            Description = "rocksdb only. always: fsync each write; batch: concurrent writes share one fsync; never: no fsync (survives a process crash, not a power loss).",
+            DefaultValueFactory = _ => defaults.Fsync.ToString().ToLowerInvariant(),
+        };
+        fsync.AcceptOnlyFromAmong("always", "batch", "never");
+        var maxValueBytes = new Option<int>("--max-value-bytes") { Description = "Largest value; larger ones get 413.", DefaultValueFactory = _ => defaults.MaxValueBytes, HelpName = "N" };
+        var maxKeyBytes = new Option<int>("--max-key-bytes") { Description = "Largest key in UTF-8 bytes.", DefaultValueFactory = _ => defaults.MaxKeyBytes, HelpName = "N" };
+        var nodeId = new Option<uint>("--node-id") { Description = "This node's id, written into every version it issues.", DefaultValueFactory = _ => defaults.NodeId, HelpName = "N" };
+        var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
+
+        var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async parseResult =>
+        {
+            var options = new NodeOptions
+            {
+                Port = parseResult.GetValue(port),
+                DataDirectory = parseResult.GetValue(dataDir) ?? defaults.DataDirectory,
+                Engine = parseResult.GetValue(engine) ?? defaults.Engine,
+                Fsync = Enum.Parse<FsyncMode>(parseResult.GetValue(fsync) ?? defaults.Fsync.ToString(), ignoreCase: true),
+                MaxValueBytes = parseResult.GetValue(maxValueBytes),
+                MaxKeyBytes = parseResult.GetValue(maxKeyBytes),
+                NodeId = parseResult.GetValue(nodeId),
+                BindAddress = parseResult.GetValue(bind) ?? defaults.BindAddress,
+            };
+            return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,3 @@
+using RingKv.Cli;
+
+return await RingKvCommandLine.RunAsync(args);
