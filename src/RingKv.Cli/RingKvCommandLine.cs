@@ -13,6 +13,9 @@ public static partial class RingKvCommandLine
         var root = new RootCommand("RingKV: a distributed, replicated key-value store. Run a node, talk to one, or measure one.");
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(NodeCommand.Create());
+        root.Subcommands.Add(CoordinatorCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(LocateCommand.Create());
         root.Subcommands.Add(PutCommand.Create());
         root.Subcommands.Add(GetCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());

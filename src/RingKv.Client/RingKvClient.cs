@@ -174,6 +174,33 @@ public sealed class RingKvClient : IDisposable
         while (cursor is not null);
     }
 
+    /// <summary>The cluster: members, states, ownership and figures (<c>GET /v1/cluster</c>).</summary>
+    public Task<ClusterStatus> GetClusterAsync(CancellationToken cancellationToken = default) =>
+        GetJsonAsync("/v1/cluster", ClientJsonContext.Default.ClusterStatus, cancellationToken);
+
+    /// <summary>The nodes that hold a key, in preference-list order (<c>GET /v1/cluster/locate/{key}</c>).</summary>
+    public Task<KeyLocation> LocateAsync(string key, CancellationToken cancellationToken = default) =>
+        GetJsonAsync("/v1/cluster/locate/" + KeyPath.Encode(key), ClientJsonContext.Default.KeyLocation, cancellationToken);
+
+    /// <summary>Asks the coordinator to start a node and admit it (<c>POST /v1/cluster/nodes</c>).</summary>
+    public async Task<AddedNode> AddNodeAsync(CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_root + "/v1/cluster/nodes", in VerbatimPath));
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await ThrowIfErrorAsync(response, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(body, ClientJsonContext.Default.AddedNode) ?? throw new JsonException("Empty answer to POST /v1/cluster/nodes.");
+    }
+
+    private async Task<T> GetJsonAsync<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_root + path, in VerbatimPath));
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await ThrowIfErrorAsync(response, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        return JsonSerializer.Deserialize(body, type) ?? throw new JsonException($"Empty answer to GET {path}.");
+    }
+
     public void Dispose()
     {
         if (_ownsHttp)

@@ -27,10 +27,13 @@ public static class NodeCommand
         var maxValueBytes = new Option<int>("--max-value-bytes") { Description = "Largest value; larger ones get 413.", DefaultValueFactory = _ => defaults.MaxValueBytes, HelpName = "N" };
         var maxKeyBytes = new Option<int>("--max-key-bytes") { Description = "Largest key in UTF-8 bytes.", DefaultValueFactory = _ => defaults.MaxKeyBytes, HelpName = "N" };
         var nodeId = new Option<uint>("--node-id") { Description = "This node's id, written into every version it issues.", DefaultValueFactory = _ => defaults.NodeId, HelpName = "N" };
+        var join = new Option<string?>("--join") { Description = "Coordinator URL to join: the node becomes a cluster member (the coordinator decides). Without it the node runs alone.", HelpName = "URL" };
+        var nodeName = new Option<string?>("--node-name") { Description = "Member id to ask for when joining (e.g. n4). Default: the one saved in --data-dir, else chosen by the coordinator.", HelpName = "ID" };
+        var internodePort = new Option<int>("--internode-port") { Description = "With --join: internode (gRPC) port; 0 picks a free one.", DefaultValueFactory = _ => defaults.InternodePort, HelpName = "PORT" };
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort })
         {
             command.Options.Add(option);
         }
@@ -47,9 +50,13 @@ public static class NodeCommand
                 MaxKeyBytes = parseResult.GetValue(maxKeyBytes),
                 NodeId = parseResult.GetValue(nodeId),
                 BindAddress = parseResult.GetValue(bind) ?? defaults.BindAddress,
+                Join = parseResult.GetValue(join),
+                NodeName = parseResult.GetValue(nodeName),
+                InternodePort = parseResult.GetValue(internodePort),
             };
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });
+        command.Subcommands.Add(NodeAddCommand.Create());
         return command;
     }
 }

@@ -1,39 +1,45 @@
 using System.CommandLine;
 using RingKv.Cli.Hosting;
-using RingKv.Node.Hosting;
+using RingKv.Coordinator.Hosting;
 
 namespace RingKv.Cli.Commands;
 
 /// <summary>
-/// <c>ringkv up</c>: the default local deployment in the foreground. For now one durable node on
-/// loopback; the cluster issue turns the same command into a coordinator plus nodes.
+/// <c>ringkv up</c>: the default local deployment in the foreground: a coordinator and the nodes
+/// it launches. With no flags, 5 nodes and 3 copies of every key: it keeps 3 copies through the
+/// loss of a node.
 /// </summary>
 public static class UpCommand
 {
     public const string UpPrefix = "RingKV is up at ";
+    public const int DefaultNodes = 5;
 
     public static Command Create()
     {
-        var defaults = new NodeOptions();
-        var port = new Option<int>("--port") { Description = "Client API port; 0 picks a free one (printed).", DefaultValueFactory = _ => defaults.Port, HelpName = "PORT" };
-        var dataDir = new Option<string>("--data-dir") { Description = "Where the data is kept.", DefaultValueFactory = _ => defaults.DataDirectory, HelpName = "DIR" };
-
-        var command = new Command("up", "Start RingKV locally in the foreground (one rocksdb node on 127.0.0.1) and print its URL. Ctrl+C or SIGTERM stops it cleanly.");
-        command.Options.Add(port);
-        command.Options.Add(dataDir);
-
+        var defaults = new CoordinatorOptions();
+        var options = new ServerOptionSet(defaults);
+        var nodes = new Option<int>("--nodes") { Description = "Storage nodes to run (the coordinator starts them on free loopback ports).", DefaultValueFactory = _ => DefaultNodes, HelpName = "N" };
+        var command = new Command("up", "Start a local RingKV cluster in the foreground: a coordinator on --port and --nodes storage nodes, and print its URL. Ctrl+C or SIGTERM stops it all cleanly.");
+        options.AddTo(command);
+        command.Options.Add(nodes);
         command.SetAction(async parseResult =>
         {
-            var options = new NodeOptions
+            var coordinator = options.Bind(parseResult);
+            var count = parseResult.GetValue(nodes);
+            if (count < 1)
             {
-                Port = parseResult.GetValue(port),
-                DataDirectory = parseResult.GetValue(dataDir) ?? defaults.DataDirectory,
-                Engine = "rocksdb",
-            };
-            return await NodeRunner.RunAsync(
-                options,
+                throw new UsageException("--nodes must be at least 1.");
+            }
+            if (count < coordinator.ReplicationFactor)
+            {
+                await Console.Error.WriteLineAsync($"ringkv: warning: {count} nodes cannot hold {coordinator.ReplicationFactor} copies of every key; the cluster will report itself under-replicated.");
+            }
+            return await CoordinatorRunner.RunAsync(
+                coordinator,
+                count,
                 url => UpPrefix + url,
-                url => $"Data in {Path.GetFullPath(options.DataDirectory)}. Try: ./ringkv put hello world --url {url}. Ctrl+C stops.");
+                url => $"{count} nodes, {coordinator.ReplicationFactor} copies of every key; data in {Path.GetFullPath(coordinator.DataDirectory)}. " +
+                       $"Try: ./ringkv put hello world --url {url}; ./ringkv status --url {url}. Ctrl+C stops.");
         });
         return command;
     }

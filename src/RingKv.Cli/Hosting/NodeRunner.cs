@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using RingKv.Node.Hosting;
+using RingKv.Node.Membership;
 
 namespace RingKv.Cli.Hosting;
 
@@ -49,8 +51,8 @@ public static class NodeRunner
                 return ExitCodes.Failure;
             }
 
-            var url = app.Urls.FirstOrDefault(u => u.StartsWith("http", StringComparison.OrdinalIgnoreCase))
-                ?? $"http://{options.BindAddress}:{options.Port}";
+            // The client listener's URL: a clustered node also listens on an internode port.
+            var url = app.Services.GetRequiredService<NodeEndpoints>().ClientUrl;
             await Console.Out.WriteLineAsync(announcement(url.TrimEnd('/')));
             await Console.Out.FlushAsync();
             if (hint is not null)

@@ -59,5 +59,14 @@ public sealed class NodeMetrics : IDisposable
         _internodeEntries.Add(entries, new KeyValuePair<string, object?>("direction", "received"));
     }
 
+    /// <summary>Gauges of the coordinator: its map epoch and each member's heartbeat age.</summary>
+    public void ObserveCoordinator(Func<long> epoch, Func<IReadOnlyDictionary<string, Api.MemberHealth>> health)
+    {
+        _meter.CreateObservableGauge(InstrumentNames.ClusterEpoch, epoch, description: "Epoch of the cluster map this process has.");
+        _meter.CreateObservableGauge(InstrumentNames.HeartbeatAge,
+            () => health().Select(pair => new Measurement<double>(pair.Value.LastHeartbeatAgeMs / 1000.0, new KeyValuePair<string, object?>("node", pair.Key))),
+            unit: "s", description: "Time since each node's last heartbeat.");
+    }
+
     public void Dispose() => _meter.Dispose();
 }

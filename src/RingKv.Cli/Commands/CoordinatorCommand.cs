@@ -1,0 +1,55 @@
+using System.CommandLine;
+using RingKv.Cli.Hosting;
+using RingKv.Coordinator.Hosting;
+using RingKv.Storage;
+
+namespace RingKv.Cli.Commands;
+
+/// <summary><c>ringkv coordinator</c>: the ring server alone; nodes join it with <c>node --join</c> or are launched by <c>node add</c>.</summary>
+public static class CoordinatorCommand
+{
+    public const string ListeningPrefix = "RingKV coordinator listening on ";
+
+    public static Command Create()
+    {
+        var defaults = new CoordinatorOptions();
+        var options = new ServerOptionSet(defaults);
+        var command = new Command("coordinator", $"Run the coordinator (the ring server) in the foreground: it owns the cluster map, admits and watches nodes, and is a gateway for the v1 API. Prints '{ListeningPrefix}URL' once ready.");
+        options.AddTo(command);
+        command.SetAction(async parseResult =>
+            await CoordinatorRunner.RunAsync(options.Bind(parseResult), nodesToRun: 0, url => ListeningPrefix + url));
+        return command;
+    }
+}
+
+/// <summary>The options <c>coordinator</c> and <c>up</c> share.</summary>
+public sealed class ServerOptionSet(CoordinatorOptions defaults)
+{
+    public Option<int> Port { get; } = new("--port") { Description = "Coordinator port (cluster API and gateway); 0 picks a free one (printed).", DefaultValueFactory = _ => defaults.Port, HelpName = "PORT" };
+
+    public Option<string> DataDirectory { get; } = new("--data-dir") { Description = "Where the cluster map and the launched nodes' data are kept.", DefaultValueFactory = _ => defaults.DataDirectory, HelpName = "DIR" };
+
+    public Option<int> Replicas { get; } = new("--replicas") { Description = "Copies of every key (the replication factor), fixed when the cluster is created.", DefaultValueFactory = _ => defaults.ReplicationFactor, HelpName = "N" };
+
+    public Option<string> Engine { get; } = new("--engine") { Description = "Engine of the nodes it launches: rocksdb (durable) or memory.", DefaultValueFactory = _ => defaults.NodeEngine };
+
+    public Option<FsyncMode> Fsync { get; } = new("--fsync") { Description = "Fsync mode of the nodes it launches: always, batch or never.", DefaultValueFactory = _ => defaults.NodeFsync };
+
+    public void AddTo(Command command)
+    {
+        Engine.AcceptOnlyFromAmong("rocksdb", "memory");
+        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public CoordinatorOptions Bind(ParseResult parseResult) => new()
+    {
+        Port = parseResult.GetValue(Port),
+        DataDirectory = parseResult.GetValue(DataDirectory) ?? defaults.DataDirectory,
+        ReplicationFactor = parseResult.GetValue(Replicas),
+        NodeEngine = parseResult.GetValue(Engine) ?? defaults.NodeEngine,
+        NodeFsync = parseResult.GetValue(Fsync),
+    };
+}

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.Globalization;
+using RingKv.Client;
+
+namespace RingKv.Cli.Commands;
+
+/// <summary><c>ringkv status</c>: the cluster at a glance, one row per node.</summary>
+public static class StatusCommand
+{
+    public static Command Create()
+    {
+        var connection = new ConnectionOptions();
+        var command = new Command("status", "Show the cluster: epoch, replication factor, and per node its state, heartbeat age, ring ownership, keys and bytes.");
+        connection.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+            await ClientCommandRunner.RunAsync(parseResult, connection, async (client, ct) =>
+            {
+                var status = await client.GetClusterAsync(ct);
+                await Console.Out.WriteAsync(Render(status));
+                return ExitCodes.Success;
+            }, cancellationToken));
+        return command;
+    }
+
+    public static string Render(ClusterStatus status)
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"epoch {status.Epoch}  replication factor {status.ReplicationFactor}");
+        if (status.UnderReplicatedRanges is { } under)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"  under-replicated ranges {under}");
+        }
+        if (status.Source != "coordinator")
+        {
+            text.Append("  (coordinator unreachable: this node's own map, no figures)");
+        }
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"NODE",-6} {"STATE",-8} {"HEARTBEAT",10} {"OWNERSHIP",9} {"KEYS",10} {"BYTES",10}  URL");
+        foreach (var node in status.Nodes)
+        {
+            var heartbeat = node.LastHeartbeatAgeMs is { } age ? (age / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}");
+        }
+        return text.ToString();
+    }
+
+    private static string Format(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
+
+    private static string FormatBytes(long? bytes) => bytes switch
+    {
+        null => "-",
+        < 1024 => bytes.Value.ToString(CultureInfo.InvariantCulture) + " B",
+        < 1024 * 1024 => (bytes.Value / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB",
+        _ => (bytes.Value / (1024.0 * 1024)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB",
+    };
+}

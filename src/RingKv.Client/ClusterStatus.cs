@@ -1,0 +1,37 @@
+using System.Text.Json.Serialization;
+
+namespace RingKv.Client;
+
+/// <summary><c>GET /v1/cluster</c>: the cluster map and what the coordinator knows of each node.</summary>
+public sealed record ClusterStatus(
+    long Epoch,
+    int ReplicationFactor,
+    string Source,
+    int? UnderReplicatedRanges,
+    IReadOnlyList<ClusterNodeStatus> Nodes);
+
+/// <summary>One member of the cluster. Figures are null when the answer came from a node without the coordinator.</summary>
+public sealed record ClusterNodeStatus(
+    string Id,
+    string ClientUrl,
+    string InternodeUrl,
+    string State,
+    int Tokens,
+    double Ownership,
+    long? LastHeartbeatAgeMs,
+    long? Keys,
+    long? Bytes);
+
+/// <summary><c>GET /v1/cluster/locate/{key}</c>: the key's preference list, in order.</summary>
+public sealed record KeyLocation(string Key, string Token, IReadOnlyList<KeyReplica> Replicas);
+
+public sealed record KeyReplica(string Id, string? ClientUrl, string? State);
+
+/// <summary><c>POST /v1/cluster/nodes</c>: the node that was started and admitted.</summary>
+public sealed record AddedNode(string Id, string ClientUrl, string InternodeUrl, string State);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ClusterStatus))]
+[JsonSerializable(typeof(KeyLocation))]
+[JsonSerializable(typeof(AddedNode))]
+internal sealed partial class ClientJsonContext : JsonSerializerContext;

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using RingKv.Coordinator.Gateway;
+using RingKv.Coordinator.Launching;
+using RingKv.Coordinator.Membership;
+using RingKv.Core.Cluster;
+using RingKv.Core.Keys;
+using RingKv.Node.Api;
+using RingKv.Node.Membership;
+
+namespace RingKv.Coordinator.Api;
+
+/// <summary>The coordinator's HTTP surface: the cluster API, the nodes' control plane, and the client gateway.</summary>
+public static class CoordinatorEndpoints
+{
+    private const string LocatePrefix = "/v1/cluster/locate/";
+    private static readonly TimeSpan MaxMapWait = TimeSpan.FromSeconds(30);
+
+    public static IEndpointRouteBuilder MapCoordinatorApi(this IEndpointRouteBuilder routes, int maxKeyBytes)
+    {
+        routes.MapGet("/v1/cluster", (HttpContext context, MembershipService membership) =>
+            ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteCluster(json, membership.Map, "coordinator", membership.Health.Snapshot(),
+                extra => extra.WriteNumber("underReplicatedRanges", UnderReplicatedRanges(membership.Map)))));
+
+        routes.MapGet("/v1/cluster/locate/{**key}", async (HttpContext context, MembershipService membership) =>
+        {
+            var error = RequestKey.TryGet(context, LocatePrefix, maxKeyBytes, out var key);
+            if (error != KeyError.None)
+            {
+                await Problem.InvalidKey(context, KeyRules.Describe(error, maxKeyBytes));
+                return;
+            }
+            await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteLocate(json, membership.Map, key));
+        });
+
+        routes.MapPost("/v1/cluster/nodes", async (HttpContext context, NodeLauncher launcher) =>
+        {
+            ClusterMember member;
+            try
+            {
+                member = await launcher.LaunchAsync(null, context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
+            {
+                await Problem.WriteAsync(context, 500, "launch-failed", "The node could not be started", ex.Message);
+                return;
+            }
+            context.Response.StatusCode = 201;
+            context.Response.Headers.Location = "/v1/cluster";
+            await context.Response.WriteAsJsonAsync(new LaunchedNode(member.Id, member.Number, member.ClientUrl, member.InternodeUrl, member.State.ToString().ToLowerInvariant()),
+                CoordinatorJsonContext.Default.LaunchedNode, cancellationToken: context.RequestAborted);
+        });
+
+        routes.MapPost("/internal/v1/join", async (HttpContext context, MembershipService membership) =>
+        {
+            var request = await ReadJsonAsync(context, ControlPlaneJsonContext.Default.JoinRequest);
+            if (request is null || !Uri.TryCreate(request.ClientUrl, UriKind.Absolute, out _) || !Uri.TryCreate(request.InternodeUrl, UriKind.Absolute, out _))
+            {
+                await Problem.WriteAsync(context, 400, "invalid-join", "The join request is not valid", "Send {\"id\", \"clientUrl\", \"internodeUrl\", \"processId\"} as JSON with absolute URLs.");
+                return;
+            }
+            await context.Response.WriteAsJsonAsync(membership.Admit(request), ControlPlaneJsonContext.Default.JoinReply, cancellationToken: context.RequestAborted);
+        });
+
+        routes.MapPost("/internal/v1/heartbeat", async (HttpContext context, MembershipService membership) =>
+        {
+            var heartbeat = await ReadJsonAsync(context, ControlPlaneJsonContext.Default.HeartbeatRequest);
+            if (heartbeat is null || string.IsNullOrEmpty(heartbeat.Id))
+            {
+                await Problem.WriteAsync(context, 400, "invalid-heartbeat", "The heartbeat is not valid", "Send {\"id\", \"epoch\", \"keys\", \"bytes\", \"pendingHints\", \"transfers\"} as JSON.");
+                return;
+            }
+            var isMember = membership.Heartbeat(heartbeat);
+            await context.Response.WriteAsJsonAsync(new HeartbeatReply(membership.Map.Epoch, isMember), ControlPlaneJsonContext.Default.HeartbeatReply, cancellationToken: context.RequestAborted);
+        });
+
+        routes.MapGet("/internal/v1/map", async (HttpContext context, MembershipService membership) =>
+        {
+            var query = context.Request.Query;
+            _ = long.TryParse(query["after"], NumberStyles.None, CultureInfo.InvariantCulture, out var after);
+            _ = long.TryParse(query["waitMs"], NumberStyles.None, CultureInfo.InvariantCulture, out var waitMs);
+            var wait = TimeSpan.FromMilliseconds(Math.Clamp(waitMs, 0, (long)MaxMapWait.TotalMilliseconds));
+            var map = await membership.WaitForNewerAsync(after, wait, context.RequestAborted);
+            if (map is null)
+            {
+                context.Response.StatusCode = 204;
+                return;
+            }
+            var json = map.ToUtf8Json();
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = json.Length;
+            await context.Response.Body.WriteAsync(json, context.RequestAborted);
+        });
+
+        routes.Map("/v1/kv/{**key}", (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context));
+        routes.Map("/v1/kv", (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context));
+        return routes;
+    }
+
+    /// <summary>Token ranges whose preference list has fewer than RF distinct members that are up.</summary>
+    public static int UnderReplicatedRanges(ClusterMap map)
+    {
+        var ring = map.Ring;
+        if (ring.IsEmpty)
+        {
+            return 0;
+        }
+        var count = 0;
+        foreach (var range in ring.Ranges(map.ReplicationFactor))
+        {
+            var live = range.PreferenceList.Distinct(StringComparer.Ordinal).Count(id => map.FindMember(id)?.State == MemberState.Up);
+            if (live < map.ReplicationFactor)
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static async Task<T?> ReadJsonAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class
+    {
+        try
+        {
+            return await context.Request.ReadFromJsonAsync(type, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}
+
+public sealed record LaunchedNode(string Id, uint Number, string ClientUrl, string InternodeUrl, string State);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LaunchedNode))]
+public sealed partial class CoordinatorJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using RingKv.Coordinator.Membership;
+using RingKv.Core.Cluster;
+using RingKv.Core.Keys;
+using RingKv.Node.Api;
+
+namespace RingKv.Coordinator.Gateway;
+
+/// <summary>
+/// The coordinator as a client gateway: <c>./ringkv up</c> users get one URL. Requests under
+/// /v1/kv are validated here (so a key means the same thing at the gateway and at the node), then
+/// forwarded to an up node, which coordinates them. A node that refuses the connection is skipped:
+/// nothing was sent to it, so even a write is safe to send to the next one.
+/// </summary>
+public sealed class GatewayProxy(MembershipService membership, int maxKeyBytes, int maxValueBytes)
+{
+    private static readonly string[] ForwardedRequestHeaders = ["Content-Type", "If-Match", "If-None-Match", "Accept", "Authorization"];
+    private static readonly string[] ForwardedResponseHeaders = ["ETag", "X-RingKV-Expires-At", "Cache-Control"];
+
+    private readonly HttpClient _http = new(new SocketsHttpHandler
+    {
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+        MaxConnectionsPerServer = 256,
+        ConnectTimeout = TimeSpan.FromSeconds(2),
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+    })
+    { Timeout = TimeSpan.FromSeconds(30) };
+
+    private int _next;
+
+    public async Task ForwardAsync(HttpContext context)
+    {
+        var pathAndQuery = CanonicalTarget(context, out var keyError);
+        if (pathAndQuery is null)
+        {
+            await Problem.InvalidKey(context, KeyRules.Describe(keyError, maxKeyBytes));
+            return;
+        }
+        byte[]? body = null;
+        if (context.Request.ContentLength > maxValueBytes)
+        {
+            await Problem.ValueTooLarge(context, maxValueBytes);
+            return;
+        }
+        if (HttpMethods.IsPut(context.Request.Method) || context.Request.ContentLength > 0)
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            if (buffer.Length > maxValueBytes)
+            {
+                await Problem.ValueTooLarge(context, maxValueBytes);
+                return;
+            }
+            body = buffer.ToArray();
+        }
+        var candidates = membership.Map.Members.Where(m => m.State == MemberState.Up).ToList();
+        if (candidates.Count == 0)
+        {
+            await Problem.WriteAsync(context, 503, "no-nodes", "No node is up", "The cluster has no node in state up. Add one with ./ringkv node add.");
+            return;
+        }
+        var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)candidates.Count);
+        for (var attempt = 0; attempt < candidates.Count; attempt++)
+        {
+            var node = candidates[(start + attempt) % candidates.Count];
+            using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), node.ClientUrl.TrimEnd('/') + pathAndQuery);
+            if (body is not null)
+            {
+                request.Content = new ByteArrayContent(body);
+            }
+            foreach (var name in ForwardedRequestHeaders)
+            {
+                if (context.Request.Headers.TryGetValue(name, out var values))
+                {
+                    if (!request.Headers.TryAddWithoutValidation(name, values.ToArray()))
+                    {
+                        request.Content ??= new ByteArrayContent([]);
+                        request.Content.Headers.TryAddWithoutValidation(name, values.ToArray());
+                    }
+                }
+            }
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            }
+            catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+            {
+                continue;
+            }
+            catch (HttpRequestException ex)
+            {
+                await Problem.WriteAsync(context, 502, "node-unreachable", "The node did not answer", $"Node {node.Id} failed while handling the request ({ex.Message}). The request may or may not have been applied; retry it.");
+                return;
+            }
+            using (response)
+            {
+                context.Response.StatusCode = (int)response.StatusCode;
+                foreach (var name in ForwardedResponseHeaders)
+                {
+                    if (response.Headers.TryGetValues(name, out var values))
+                    {
+                        context.Response.Headers[name] = values.ToArray();
+                    }
+                }
+                if (response.Content.Headers.ContentType is { } contentType)
+                {
+                    context.Response.ContentType = contentType.ToString();
+                }
+                if (response.Content.Headers.ContentLength is { } length)
+                {
+                    context.Response.ContentLength = length;
+                }
+                if (!HttpMethods.IsHead(context.Request.Method))
+                {
+                    await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+                }
+            }
+            return;
+        }
+        await Problem.WriteAsync(context, 503, "no-nodes", "No node answered", $"None of the {candidates.Count} up nodes accepted a connection.");
+    }
+
+    /// <summary>
+    /// The path and query to send on (dot segments were refused, so a literal '.' is safe): the key validated exactly as a node would and encoded again
+    /// canonically, so no intermediary can turn it into another key on the way.
+    /// </summary>
+    private string? CanonicalTarget(HttpContext context, out KeyError error)
+    {
+        error = KeyError.None;
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
+        var queryStart = raw.IndexOf('?', StringComparison.Ordinal);
+        var query = queryStart >= 0 ? raw[queryStart..] : string.Empty;
+        var path = context.Request.Path.Value ?? string.Empty;
+        if (path.Equals("/v1/kv", StringComparison.OrdinalIgnoreCase))
+        {
+            return "/v1/kv" + query;
+        }
+        error = RequestKey.TryGet(context, maxKeyBytes, out var key);
+        if (error != KeyError.None)
+        {
+            return null;
+        }
+        var encoded = new StringBuilder("/v1/kv/");
+        foreach (var b in Encoding.UTF8.GetBytes(key))
+        {
+            if (char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'_' or (byte)'~' or (byte)'.' or (byte)'/')
+            {
+                encoded.Append((char)b);
+            }
+            else
+            {
+                encoded.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        return encoded + query;
+    }
+}

@@ -1,0 +1,91 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using RingKv.Coordinator.Api;
+using RingKv.Coordinator.Gateway;
+using RingKv.Coordinator.Launching;
+using RingKv.Coordinator.Membership;
+using RingKv.Core.Keys;
+using RingKv.Node.Hosting;
+using RingKv.Node.Observability;
+
+namespace RingKv.Coordinator.Hosting;
+
+/// <summary>Builds and runs the coordinator (the ring server).</summary>
+public static class CoordinatorHost
+{
+    public static WebApplication Build(CoordinatorOptions options, string[]? args = null)
+    {
+        options.Validate();
+        var bind = NodeHost.ParseBindAddress(options.BindAddress);
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        NodeHost.ConfigureLogging(builder.Logging);
+        var nodeLimits = new NodeOptions();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            ServerLimits.Apply(kestrel.Limits, nodeLimits);
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(bind, options.Port, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+        var dataDirectory = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(dataDirectory);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new ClusterMapStore(dataDirectory));
+        builder.Services.AddSingleton<MemberHealthTable>();
+        builder.Services.AddSingleton(services => new MembershipService(
+            services.GetRequiredService<ClusterMapStore>(),
+            options.ReplicationFactor,
+            options.TokensPerNode,
+            services.GetRequiredService<MemberHealthTable>(),
+            services.GetRequiredService<ILogger<MembershipService>>()));
+        builder.Services.AddSingleton<NodeLauncher>();
+        builder.Services.AddSingleton(services => new GatewayProxy(services.GetRequiredService<MembershipService>(), nodeLimits.MaxKeyBytes, nodeLimits.MaxValueBytes));
+        var metrics = new NodeMetrics();
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InstrumentNames.MeterName).AddPrometheusExporter());
+
+        var app = builder.Build();
+        var membership = app.Services.GetRequiredService<MembershipService>();
+        metrics.ObserveCoordinator(() => membership.Map.Epoch, () => membership.Health.Snapshot());
+        var launcher = app.Services.GetRequiredService<NodeLauncher>();
+        // Nodes this coordinator started stop with it (SIGTERM, then SIGKILL after a grace period).
+        app.Lifetime.ApplicationStopping.Register(() => launcher.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        NodeHost.UseCommonPipeline(app, nodeLimits.MaxKeyBytes);
+        app.MapGet("/health/live", () => "live");
+        app.MapGet("/health/ready", () => "ready");
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapCoordinatorApi(nodeLimits.MaxKeyBytes);
+        return app;
+    }
+
+    /// <summary>Starts listening and returns the coordinator's URL (the real port when 0 was asked).</summary>
+    public static async Task<string> StartAsync(WebApplication app)
+    {
+        await app.StartAsync();
+        var url = app.Urls.First();
+        app.Services.GetRequiredService<NodeLauncher>().CoordinatorUrl = url;
+        return url;
+    }
+
+    /// <summary>
+    /// Brings the cluster to <paramref name="count"/> running nodes: restarts the members the map
+    /// already has (a restarted <c>up</c> finds its data again), then launches new ones.
+    /// </summary>
+    public static async Task LaunchNodesAsync(WebApplication app, int count, CancellationToken cancellationToken)
+    {
+        var launcher = app.Services.GetRequiredService<NodeLauncher>();
+        var membership = app.Services.GetRequiredService<MembershipService>();
+        var existing = membership.Map.Members.Select(m => m.Id).ToList();
+        await Task.WhenAll(existing.Select(id => launcher.LaunchAsync(id, cancellationToken)));
+        // New members join one at a time: each gets tokens chosen against the ring as it stands.
+        for (var i = existing.Count; i < count; i++)
+        {
+            await launcher.LaunchAsync(null, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using RingKv.Storage;
+
+namespace RingKv.Coordinator.Hosting;
+
+/// <summary>Settings of the coordinator (the ring server), with their defaults.</summary>
+public sealed class CoordinatorOptions
+{
+    /// <summary>Loopback by default (protected mode: no authentication exists yet).</summary>
+    public string BindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The coordinator's port: cluster API, client gateway and the nodes' control plane. Default 7000.</summary>
+    public int Port { get; set; } = 7000;
+
+    /// <summary>Where the cluster map is kept, and where launched nodes get their data directories (<c>nodes/&lt;id&gt;</c>).</summary>
+    public string DataDirectory { get; set; } = "ringkv-data";
+
+    /// <summary>Copies of every key, set when the cluster is created and kept with its map. Default 3.</summary>
+    public int ReplicationFactor { get; set; } = 3;
+
+    /// <summary>Engine of the nodes this coordinator launches. Default rocksdb.</summary>
+    public string NodeEngine { get; set; } = "rocksdb";
+
+    /// <summary>Fsync mode of the nodes this coordinator launches. Default batch.</summary>
+    public FsyncMode NodeFsync { get; set; } = FsyncMode.Batch;
+
+    /// <summary>How long a launched node may take to start and join before the launch fails. Default 60 s.</summary>
+    public TimeSpan LaunchTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Virtual nodes (tokens) per member. Default: TokenAllocator.DefaultTokensPerNode.</summary>
+    public int TokensPerNode { get; set; } = Core.Ring.TokenAllocator.DefaultTokensPerNode;
+
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(Port);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Port, 65535);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ReplicationFactor, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ReplicationFactor, 7);
+        if (NodeEngine is not ("rocksdb" or "memory"))
+        {
+            throw new ArgumentException($"Unknown engine '{NodeEngine}'. Use 'rocksdb' or 'memory'.", nameof(NodeEngine));
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using RingKv.Node.Api;
+using RingKv.Node.Membership;
+
+namespace RingKv.Coordinator.Membership;
+
+/// <summary>
+/// The last heartbeat of every node and the figures it reported. In memory only: after a restart
+/// the coordinator knows nothing of heartbeats until they arrive again, and judges nobody before.
+/// </summary>
+public sealed class MemberHealthTable(TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, Beat> _beats = new(StringComparer.Ordinal);
+
+    public void Record(HeartbeatRequest heartbeat, int? processId = null) =>
+        _beats.AddOrUpdate(heartbeat.Id,
+            _ => new Beat(time.GetTimestamp(), heartbeat, processId),
+            (_, previous) => new Beat(time.GetTimestamp(), heartbeat, processId ?? previous.ProcessId));
+
+    public void RecordProcess(string id, int processId) =>
+        _beats.AddOrUpdate(id,
+            _ => new Beat(time.GetTimestamp(), new HeartbeatRequest(id, 0, 0, 0, 0, 0), processId),
+            (_, previous) => previous with { ProcessId = processId });
+
+    public TimeSpan? SinceLastHeartbeat(string id) =>
+        _beats.TryGetValue(id, out var beat) ? time.GetElapsedTime(beat.At) : null;
+
+    public int? ProcessIdOf(string id) => _beats.TryGetValue(id, out var beat) ? beat.ProcessId : null;
+
+    public void Forget(string id) => _beats.TryRemove(id, out _);
+
+    public IReadOnlyDictionary<string, MemberHealth> Snapshot() =>
+        _beats.ToDictionary(
+            pair => pair.Key,
+            pair => new MemberHealth(
+                (long)time.GetElapsedTime(pair.Value.At).TotalMilliseconds,
+                pair.Value.Last.Keys,
+                pair.Value.Last.Bytes,
+                pair.Value.Last.PendingHints,
+                pair.Value.Last.Transfers,
+                pair.Value.ProcessId),
+            StringComparer.Ordinal);
+
+    private sealed record Beat(long At, HeartbeatRequest Last, int? ProcessId);
+}

@@ -1,0 +1,234 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using RingKv.Testing;
+
+namespace RingKv.Cluster.Tests.Harness;
+
+/// <summary>
+/// A coordinator and N storage nodes as real processes on free loopback ports, each with its own
+/// data directory. Any of them can be SIGKILLed, SIGSTOPped, SIGCONTed and restarted on the same
+/// data. Disposing stops every process it started, by id, also when the test failed.
+/// </summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
+    private readonly TempDirectory _directory = new("cluster");
+    private readonly string _engine;
+    private readonly int _replicas;
+    private readonly List<RingKvProcess> _retired = [];
+
+    private TestCluster(string engine, int replicas)
+    {
+        _engine = engine;
+        _replicas = replicas;
+        Http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public HttpClient Http { get; }
+
+    public RingKvProcess Coordinator { get; private set; } = null!;
+
+    public Uri CoordinatorUrl { get; private set; } = null!;
+
+    public List<TestNode> Nodes { get; } = [];
+
+    public static async Task<TestCluster> StartAsync(int nodes, int replicas = 3, string engine = "memory")
+    {
+        var cluster = new TestCluster(engine, replicas);
+        try
+        {
+            await cluster.StartCoordinatorAsync(port: 0);
+            for (var i = 1; i <= nodes; i++)
+            {
+                var node = new TestNode("n" + i, cluster._directory.Combine("n" + i));
+                cluster.Nodes.Add(node);
+                await cluster.StartNodeAsync(node);
+            }
+            await cluster.WaitUntilConvergedAsync();
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    public TestNode Node(string id) => Nodes.Single(n => n.Id == id);
+
+    public IEnumerable<TestNode> Running => Nodes.Where(n => n.Process is { HasExited: false } && !n.Paused);
+
+    public async Task StartCoordinatorAsync(int port)
+    {
+        Coordinator = RingKvProcess.Start(
+            "coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--data-dir", _directory.Combine("coordinator"), "--replicas", _replicas.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        CoordinatorUrl = await Coordinator.WaitForUrlAsync(StartDeadline);
+    }
+
+    /// <summary>SIGKILLs the coordinator and starts it again on the same port and data directory.</summary>
+    public async Task KillCoordinatorAsync()
+    {
+        Coordinator.Kill();
+        await Coordinator.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        _retired.Add(Coordinator);
+    }
+
+    public Task RestartCoordinatorAsync() => StartCoordinatorAsync(CoordinatorUrl.Port);
+
+    public async Task StartNodeAsync(TestNode node)
+    {
+        if (node.Process is not null)
+        {
+            _retired.Add(node.Process);
+        }
+        node.Process = RingKvProcess.Start(
+            "node", "--join", CoordinatorUrl.ToString(), "--node-name", node.Id, "--port", "0", "--internode-port", "0",
+            "--data-dir", node.DataDirectory, "--engine", _engine);
+        node.Paused = false;
+        node.Url = await node.Process.WaitForUrlAsync(StartDeadline);
+        await Eventually.WaitUntilAsync(async () => await IsReadyAsync(node), StartDeadline, () => $"node {node.Id} at {node.Url} not ready. {node.Process.Describe()}");
+    }
+
+    public async Task KillAsync(TestNode node)
+    {
+        node.Process!.Kill();
+        await node.Process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    public void Pause(TestNode node)
+    {
+        node.Process!.Pause();
+        node.Paused = true;
+    }
+
+    public void Resume(TestNode node)
+    {
+        node.Process!.Resume();
+        node.Paused = false;
+    }
+
+    /// <summary>Waits until the coordinator lists every node as up and every running node has the coordinator's epoch.</summary>
+    public async Task WaitUntilConvergedAsync()
+    {
+        string seen = "";
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var cluster = await ClusterAsync(CoordinatorUrl);
+            var epoch = cluster.GetProperty("epoch").GetInt64();
+            var up = cluster.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("state").GetString() == "up");
+            seen = $"coordinator epoch {epoch}, {up} up";
+            if (up < Nodes.Count)
+            {
+                return false;
+            }
+            foreach (var node in Running)
+            {
+                using var response = await Http.GetAsync(new Uri(node.Url, "/v1/cluster/locate/probe"));
+                if (!response.IsSuccessStatusCode)
+                {
+                    seen += $"; {node.Id} has no map";
+                    return false;
+                }
+                var nodeEpoch = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("epoch").GetInt64();
+                if (nodeEpoch != epoch)
+                {
+                    seen += $"; {node.Id} at epoch {nodeEpoch}";
+                    return false;
+                }
+            }
+            return true;
+        }, StartDeadline, () => "cluster did not converge: " + seen);
+    }
+
+    public async Task<JsonElement> ClusterAsync(Uri baseUrl)
+    {
+        using var response = await Http.GetAsync(new Uri(baseUrl, "/v1/cluster"));
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>The ids of the key's preference list, in order.</summary>
+    public async Task<List<string>> LocateAsync(string key)
+    {
+        var located = await Http.GetFromJsonAsync<JsonElement>(new Uri(CoordinatorUrl, "/v1/cluster/locate/" + Uri.EscapeDataString(key)));
+        return located.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("id").GetString()!).ToList();
+    }
+
+    /// <summary>This node's own copy of a key (<c>/v1/local</c>), or null.</summary>
+    public async Task<JsonElement?> LocalAsync(TestNode node, string key)
+    {
+        using var response = await Http.GetAsync(new Uri(node.Url, "/v1/local/kv/" + Uri.EscapeDataString(key)));
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>The value of this node's own copy as UTF-8 text, or null when it has none.</summary>
+    public async Task<string?> LocalValueAsync(TestNode node, string key) =>
+        await LocalAsync(node, key) is { } local ? System.Text.Encoding.UTF8.GetString(local.GetProperty("value").GetBytesFromBase64()) : null;
+
+    public async Task<HttpStatusCode> PutAsync(Uri node, string key, string value, string query = "")
+    {
+        using var response = await Http.PutAsync(new Uri(node, "/v1/kv/" + Uri.EscapeDataString(key) + query), new StringContent(value));
+        return response.StatusCode;
+    }
+
+    public async Task<(HttpStatusCode Status, string Body)> GetAsync(Uri node, string key, string query = "")
+    {
+        using var response = await Http.GetAsync(new Uri(node, "/v1/kv/" + Uri.EscapeDataString(key) + query));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task<bool> IsReadyAsync(TestNode node)
+    {
+        try
+        {
+            using var response = await Http.GetAsync(new Uri(node.Url, "/health/ready"));
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Resume paused processes first: a stopped process cannot act on SIGTERM.
+        foreach (var node in Nodes.Where(n => n.Paused && n.Process is { HasExited: false }))
+        {
+            node.Process!.Resume();
+        }
+        var all = Nodes.Where(n => n.Process is not null).Select(n => n.Process!).Concat(_retired).ToList();
+        if (Coordinator is not null)
+        {
+            all.Add(Coordinator);
+        }
+        foreach (var process in all.Distinct())
+        {
+            await process.DisposeAsync();
+        }
+        Http.Dispose();
+        _directory.Dispose();
+    }
+}
+
+public sealed class TestNode(string id, string dataDirectory)
+{
+    public string Id { get; } = id;
+
+    public string DataDirectory { get; } = dataDirectory;
+
+    public RingKvProcess? Process { get; set; }
+
+    public Uri Url { get; set; } = null!;
+
+    public bool Paused { get; set; }
+
+    public override string ToString() => $"{Id} ({Url})";
+}

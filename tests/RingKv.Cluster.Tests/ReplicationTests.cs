@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using RingKv.Cluster.Tests.Harness;
+using RingKv.Testing;
+
+namespace RingKv.Cluster.Tests;
+
+/// <summary>Every key on exactly its RF preference-list nodes; quorums that keep working with a node down.</summary>
+public sealed class ReplicationTests
+{
+    [Fact]
+    public async Task EveryKeyLivesOnExactlyItsThreePreferenceListNodesAndNoOther()
+    {
+        await using var cluster = await TestCluster.StartAsync(nodes: 5);
+        var random = new Random(42);
+        var keys = Enumerable.Range(0, 1000).Select(i => $"placement/{i}").ToList();
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, _) =>
+        {
+            var node = cluster.Nodes[random.Next(cluster.Nodes.Count)];
+            Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(node.Url, key, "value-" + key));
+        });
+
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, _) =>
+        {
+            var expected = await cluster.LocateAsync(key);
+            Assert.Equal(3, expected.Distinct().Count());
+            // W=2 acknowledges before the third copy lands: wait for it, with a deadline.
+            var holders = new List<string>();
+            await Eventually.WaitUntilAsync(async () =>
+            {
+                holders.Clear();
+                foreach (var node in cluster.Nodes)
+                {
+                    if (await cluster.LocalAsync(node, key) is not null)
+                    {
+                        holders.Add(node.Id);
+                    }
+                }
+                return holders.Order().SequenceEqual(expected.Order());
+            }, TimeSpan.FromSeconds(10), () => $"{key}: expected on [{string.Join(",", expected)}], found on [{string.Join(",", holders)}]");
+        });
+    }
+
+    [Fact]
+    public async Task WithOneOfFiveNodesKilledEveryKeyCanStillBeReadAndWrittenAtQuorum()
+    {
+        await using var cluster = await TestCluster.StartAsync(nodes: 5);
+        var keys = Enumerable.Range(0, 200).Select(i => $"survive/{i}").ToList();
+        foreach (var key in keys)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.Nodes[0].Url, key, "before"));
+        }
+        var victim = cluster.Nodes[2];
+        await cluster.KillAsync(victim);
+
+        var survivors = cluster.Nodes.Where(n => n != victim).ToList();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var through = survivors[i % survivors.Count];
+            var (status, body) = await cluster.GetAsync(through.Url, keys[i]);
+            Assert.True(status == HttpStatusCode.OK && body == "before", $"{keys[i]} through {through}: {status} {body}");
+            Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(through.Url, keys[i], "after"));
+            Assert.Equal("after", (await cluster.GetAsync(survivors[(i + 1) % survivors.Count].Url, keys[i])).Body);
+        }
+    }
+
+    [Fact]
+    public async Task WriteWithoutAQuorumIsRefusedWith503AndTheCountOfAcknowledgements()
+    {
+        await using var cluster = await TestCluster.StartAsync(nodes: 3);
+        await cluster.KillAsync(cluster.Nodes[1]);
+        await cluster.KillAsync(cluster.Nodes[2]);
+        using var response = await cluster.Http.PutAsync(new Uri(cluster.Nodes[0].Url, "/v1/kv/lonely"), new StringContent("v"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("insufficient-replicas", problem.GetProperty("type").GetString());
+        Assert.Equal(1, problem.GetProperty("acknowledged").GetInt32());
+        Assert.Contains("may still have been applied", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        // One replica is enough when the client asks for it.
+        Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.Nodes[0].Url, "lonely", "v", "?w=1"));
+        Assert.Equal(HttpStatusCode.OK, (await cluster.GetAsync(cluster.Nodes[0].Url, "lonely", "?consistency=one")).Status);
+    }
+
+    [Fact]
+    public async Task StaleReplicaIsRepairedByARead()
+    {
+        await using var cluster = await TestCluster.StartAsync(nodes: 3);
+        var key = "repair-me";
+        Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.Nodes[0].Url, key, "v1", "?w=3"));
+        // Take one replica away, write v2 to the other two, bring it back: it still has v1.
+        var lagging = cluster.Nodes[2];
+        await cluster.KillAsync(lagging);
+        Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.Nodes[0].Url, key, "v2"));
+        await cluster.StartNodeAsync(lagging);
+        Assert.Equal("v1", await cluster.LocalValueAsync(lagging, key));
+
+        Assert.Equal("v2", (await cluster.GetAsync(cluster.Nodes[0].Url, key, "?r=3")).Body);
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            return await cluster.LocalValueAsync(lagging, key) == "v2";
+        }, TimeSpan.FromSeconds(10), () => $"{lagging.Id} was not repaired to v2");
+    }
+
+    [Fact]
+    public async Task ListingAcrossTheClusterReturnsEveryLiveKeyOnce()
+    {
+        await using var cluster = await TestCluster.StartAsync(nodes: 4);
+        var keys = Enumerable.Range(0, 150).Select(i => $"listing/{i:D3}").ToList();
+        foreach (var key in keys)
+        {
+            await cluster.PutAsync(cluster.Nodes[0].Url, key, "v");
+        }
+        foreach (var key in keys.Take(10))
+        {
+            using var deleted = await cluster.Http.DeleteAsync(new Uri(cluster.Nodes[1].Url, "/v1/kv/" + Uri.EscapeDataString(key)));
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+        await cluster.PutAsync(cluster.Nodes[0].Url, "other/1", "v");
+
+        var seen = new List<string>();
+        string? cursor = null;
+        for (var page = 0; page < 100; page++)
+        {
+            var url = "/v1/kv?prefix=listing/&limit=17" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+            var json = await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.Nodes[page % 4].Url, url));
+            seen.AddRange(json.GetProperty("keys").EnumerateArray().Select(k => k.GetString()!));
+            cursor = json.GetProperty("cursor").GetString();
+            if (cursor is null)
+            {
+                break;
+            }
+        }
+        Assert.Null(cursor);
+        Assert.Equal(keys.Skip(10).Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+    }
+}
