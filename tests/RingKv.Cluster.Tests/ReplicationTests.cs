@@ -85,7 +85,7 @@ public sealed class ReplicationTests
     [Fact]
     public async Task StaleReplicaIsRepairedByARead()
     {
-        await using var cluster = await TestCluster.StartAsync(nodes: 3);
+        await using var cluster = await TestCluster.StartAsync(nodes: 3, engine: "rocksdb");
         var key = "repair-me";
         Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.Nodes[0].Url, key, "v1", "?w=3"));
         // Take one replica away, write v2 to the other two, bring it back: it still has v1.

@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using System.Net;
+using RingKv.Testing;
+
+namespace RingKv.Cli.Tests;
+
+/// <summary>A node SIGKILLed in the middle of a write load, then restarted on its data, serves every write it acknowledged.</summary>
+public sealed class DurabilityTests
+{
+    [Theory]
+    [InlineData("always")]
+    [InlineData("batch")]
+    [InlineData("never")]
+    public async Task SigkilledNodeServesEveryAcknowledgedWriteAfterRestart(string fsync)
+    {
+        using var dataDir = new TempDirectory("durability-" + fsync);
+        string[] args = ["node", "--port", "0", "--engine", "rocksdb", "--fsync", fsync, "--data-dir", dataDir.Path];
+        var acknowledged = new ConcurrentDictionary<string, string>();
+        const int KillAfter = 400;
+
+        await using (var node = RingKvProcess.Start(args))
+        {
+            var url = await node.WaitForUrlAsync(Deadlines.NodeStart);
+            using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
+            using var enoughAcknowledged = new CancellationTokenSource();
+            var writers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+            {
+                // Bounded: at most 1,000 writes per writer, and none once the node is gone.
+                for (var i = 0; i < 1000; i++)
+                {
+                    var key = $"durable/{w}/{i}";
+                    var value = $"value-{w}-{i}";
+                    try
+                    {
+                        using var response = await http.PutAsync("/v1/kv/" + key, new StringContent(value));
+                        if (response.StatusCode == HttpStatusCode.NoContent && acknowledged.TryAdd(key, value) && acknowledged.Count >= KillAfter)
+                        {
+                            await enoughAcknowledged.CancelAsync();
+                        }
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                    {
+                        return; // the node was killed: this write's outcome is unknown, and it is not counted
+                    }
+                }
+            })).ToArray();
+
+            await Task.WhenAny(Task.Delay(Timeout.Infinite, enoughAcknowledged.Token).ContinueWith(_ => { }, TaskScheduler.Default), Task.WhenAll(writers));
+            node.Kill();
+            await node.WaitForExitAsync(Deadlines.NodeStop);
+            await Task.WhenAll(writers);
+        }
+        Assert.True(acknowledged.Count >= KillAfter, $"only {acknowledged.Count} writes were acknowledged before the kill");
+
+        await using var restarted = RingKvProcess.Start(args);
+        var restartedUrl = await restarted.WaitForUrlAsync(Deadlines.NodeStart);
+        using var reader = new HttpClient { BaseAddress = restartedUrl };
+        var lost = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(acknowledged, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (pair, ct) =>
+        {
+            using var response = await reader.GetAsync("/v1/kv/" + pair.Key, ct);
+            if (response.StatusCode != HttpStatusCode.OK || await response.Content.ReadAsStringAsync(ct) != pair.Value)
+            {
+                lost.Add($"{pair.Key} ({response.StatusCode})");
+            }
+        });
+        Assert.True(lost.IsEmpty, $"{lost.Count} of {acknowledged.Count} acknowledged writes lost with fsync={fsync}: {string.Join(", ", lost.Take(10))}");
+    }
+}
