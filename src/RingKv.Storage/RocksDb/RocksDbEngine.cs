@@ -10,11 +10,16 @@ namespace RingKv.Storage.RocksDb;
 /// <remarks>
 /// Reads go straight to RocksDB from any thread. Writes go through one committer loop: it drains
 /// every write that is waiting, checks each against the stored version (and against earlier
-/// writes of the same batch), writes them as one <see cref="WriteBatch"/> with one WAL append and,
-/// under <see cref="FsyncMode.Batch"/>, one fsync, then acknowledges them. A single committer
-/// makes the version check and the write atomic without per-key locks, and is the group commit:
-/// concurrent writers share an fsync, and no writer waits longer than the fsync in progress plus
-/// its own.
+/// writes of the same batch), and writes them as one <see cref="WriteBatch"/> with one WAL append.
+/// A single committer makes the version check and the write atomic without per-key locks.
+/// <para>
+/// Under <see cref="FsyncMode.Batch"/> the fsync is a second, pipelined stage (group commit): a
+/// syncer loop takes every batch written since the last sync, syncs the WAL once, and only then
+/// acknowledges those writes. While it syncs, the committer goes on writing the next batches, so
+/// the fsync rate does not cap throughput and no writer waits longer than the sync in progress
+/// plus its own. A write is thus readable a moment before it is durable; it is acknowledged only
+/// after. That is the same visibility a partially applied quorum write has in an AP store.
+/// </para>
 /// </remarks>
 public sealed class RocksDbEngine : IStorageEngine
 {
@@ -23,7 +28,9 @@ public sealed class RocksDbEngine : IStorageEngine
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _writeOptions;
     private readonly Channel<PendingWrite> _writes;
+    private readonly Channel<PendingWrite[]> _unsynced;
     private readonly Task _committer;
+    private readonly Task _syncer;
     private readonly TimeProvider _time;
     private readonly int _maxBatch;
     private int _disposed;
@@ -33,10 +40,13 @@ public sealed class RocksDbEngine : IStorageEngine
         _db = db;
         _time = time;
         Fsync = fsync;
-        _writeOptions = new WriteOptions().SetSync(fsync != FsyncMode.Never);
+        // Always: each write fsynced on its own. Batch: written unsynced, then synced by the syncer stage.
+        _writeOptions = new WriteOptions().SetSync(fsync == FsyncMode.Always);
         _maxBatch = fsync == FsyncMode.Always ? 1 : MaxBatchWrites;
         _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+        _unsynced = Channel.CreateUnbounded<PendingWrite[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         _committer = Task.Run(CommitLoopAsync);
+        _syncer = fsync == FsyncMode.Batch ? Task.Run(SyncLoopAsync) : Task.CompletedTask;
     }
 
     public string Name => "rocksdb";
@@ -119,6 +129,8 @@ public sealed class RocksDbEngine : IStorageEngine
         }
         _writes.Writer.TryComplete();
         await _committer.ConfigureAwait(false);
+        _unsynced.Writer.TryComplete();
+        await _syncer.ConfigureAwait(false);
         _db.Dispose();
     }
 
@@ -158,7 +170,18 @@ public sealed class RocksDbEngine : IStorageEngine
                 }
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    batch[i].Completion.TrySetResult(results[i]);
+                    batch[i].Result = results[i];
+                }
+                if (Fsync == FsyncMode.Batch)
+                {
+                    _unsynced.Writer.TryWrite([.. batch]);
+                }
+                else
+                {
+                    foreach (var write in batch)
+                    {
+                        write.Completion.TrySetResult(write.Result);
+                    }
                 }
             }
             catch (Exception ex)
@@ -167,6 +190,42 @@ public sealed class RocksDbEngine : IStorageEngine
                 foreach (var write in batch)
                 {
                     write.Completion.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    /// <summary>The second stage of group commit: one WAL sync for every batch written since the last one, then the acknowledgements.</summary>
+    private async Task SyncLoopAsync()
+    {
+        var reader = _unsynced.Reader;
+        var waiting = new List<PendingWrite[]>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            waiting.Clear();
+            while (reader.TryRead(out var batch))
+            {
+                waiting.Add(batch);
+            }
+            try
+            {
+                Native.Instance.rocksdb_flush_wal(_db.Handle, 1);
+                foreach (var batch in waiting)
+                {
+                    foreach (var write in batch)
+                    {
+                        write.Completion.TrySetResult(write.Result);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var batch in waiting)
+                {
+                    foreach (var write in batch)
+                    {
+                        write.Completion.TrySetException(ex);
+                    }
                 }
             }
         }
@@ -192,6 +251,9 @@ public sealed class RocksDbEngine : IStorageEngine
         public byte[] DbKey { get; } = dbKey;
         public byte[] DbValue { get; } = dbValue;
         public TaskCompletionSource<WriteResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Decided by the committer; handed to the writer once durable.</summary>
+        public WriteResult Result { get; set; }
     }
 
     private sealed class EntryDeserializer(string key, ulong token) : ISpanDeserializer<StoredEntry>

@@ -1,0 +1,9 @@
+using RingKv.Core.Cluster;
+
+namespace RingKv.Core.Membership;
+
+/// <summary>
+/// One change of a member's state as the failure detector judged it, with why: shown in the cluster
+/// API and status, and logged at Warning (issue 4: every transition is recorded with time and reason).
+/// </summary>
+public sealed record MemberTransition(string NodeId, MemberState From, MemberState To, DateTimeOffset At, string Reason);
