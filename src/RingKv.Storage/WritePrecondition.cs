@@ -23,14 +23,15 @@ public readonly record struct WritePrecondition(PreconditionKind Kind, EntryVers
 
     public static WritePrecondition IfVersion(EntryVersion expected) => new(PreconditionKind.IfVersion, expected);
 
-    public bool IsSatisfiedBy(StoredEntry? current, long nowMs)
+    public bool IsSatisfiedBy(StoredEntry? current, long nowMs) =>
+        IsSatisfiedBy(current is not null && current.IsLive(nowMs), current?.Version ?? default);
+
+    /// <param name="live">Whether a live entry (not deleted, not expired) exists.</param>
+    /// <param name="current">Its version, when it exists.</param>
+    public bool IsSatisfiedBy(bool live, EntryVersion current) => Kind switch
     {
-        var live = current is not null && current.IsLive(nowMs);
-        return Kind switch
-        {
-            PreconditionKind.IfAbsent => !live,
-            PreconditionKind.IfVersion => live && current!.Version == Expected,
-            _ => true,
-        };
-    }
+        PreconditionKind.IfAbsent => !live,
+        PreconditionKind.IfVersion => live && current == Expected,
+        _ => true,
+    };
 }

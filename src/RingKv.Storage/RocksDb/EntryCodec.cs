@@ -52,6 +52,18 @@ internal static class EntryCodec
         return buffer;
     }
 
+    public static EntryHeader DecodeHeader(ReadOnlySpan<byte> value)
+    {
+        if (value.Length < HeaderBytes || value[0] != FormatV1)
+        {
+            throw new InvalidDataException("A stored entry has an unknown format; the data directory was written by another version or is damaged.");
+        }
+        return new EntryHeader(
+            new EntryVersion(BinaryPrimitives.ReadUInt64LittleEndian(value[1..]), BinaryPrimitives.ReadUInt32LittleEndian(value[9..])),
+            (value[13] & FlagDeleted) != 0,
+            BinaryPrimitives.ReadInt64LittleEndian(value[14..]));
+    }
+
     public static StoredEntry DecodeValue(string key, ulong token, ReadOnlySpan<byte> value)
     {
         if (value.Length < HeaderBytes || value[0] != FormatV1)
@@ -68,4 +80,12 @@ internal static class EntryCodec
         var bytes = value[(HeaderBytes + contentTypeLength)..].ToArray();
         return new StoredEntry(key, token, bytes, contentType, version, deleted, expiresAtMs);
     }
+}
+
+/// <summary>The part of a stored entry that decides a write: its version, whether it is a tombstone, when it expires.</summary>
+internal readonly record struct EntryHeader(EntryVersion Version, bool Deleted, long ExpiresAtMs)
+{
+    public bool IsLive(long nowMs) => !Deleted && (ExpiresAtMs == 0 || ExpiresAtMs > nowMs);
+
+    public static EntryHeader Of(StoredEntry entry) => new(entry.Version, entry.Deleted, entry.ExpiresAtMs);
 }

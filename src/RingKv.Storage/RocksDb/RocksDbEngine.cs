@@ -156,7 +156,7 @@ public sealed class RocksDbEngine : IStorageEngine
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var write = batch[i];
-                    var current = written.TryGetValue(write.Entry.Key, out var earlier) ? earlier : Get(write.Entry.Key);
+                    var current = written.TryGetValue(write.Entry.Key, out var earlier) ? EntryHeader.Of(earlier) : _db.Get(write.DbKey, HeaderDeserializer.Instance);
                     results[i] = Decide(write, current, nowMs);
                     if (results[i].Status == WriteStatus.Applied)
                     {
@@ -231,15 +231,16 @@ public sealed class RocksDbEngine : IStorageEngine
         }
     }
 
-    private static WriteResult Decide(PendingWrite write, StoredEntry? current, long nowMs)
+    private static WriteResult Decide(PendingWrite write, EntryHeader? current, long nowMs)
     {
-        if (!write.Precondition.IsSatisfiedBy(current, nowMs))
+        var live = current is { } header && header.IsLive(nowMs);
+        if (!write.Precondition.IsSatisfiedBy(live, current?.Version ?? default))
         {
             return new WriteResult(WriteStatus.PreconditionFailed, current?.Version ?? default);
         }
-        if (current is not null && write.Entry.Version <= current.Version)
+        if (current is { } stored && write.Entry.Version <= stored.Version)
         {
-            return new WriteResult(WriteStatus.Stale, current.Version);
+            return new WriteResult(WriteStatus.Stale, stored.Version);
         }
         return new WriteResult(WriteStatus.Applied, write.Entry.Version);
     }
@@ -254,6 +255,14 @@ public sealed class RocksDbEngine : IStorageEngine
 
         /// <summary>Decided by the committer; handed to the writer once durable.</summary>
         public WriteResult Result { get; set; }
+    }
+
+    /// <summary>Reads only the version, tombstone flag and expiry: what the committer needs to decide, without copying the value.</summary>
+    private sealed class HeaderDeserializer : ISpanDeserializer<EntryHeader?>
+    {
+        public static HeaderDeserializer Instance { get; } = new();
+
+        public EntryHeader? Deserialize(ReadOnlySpan<byte> buffer) => EntryCodec.DecodeHeader(buffer);
     }
 
     private sealed class EntryDeserializer(string key, ulong token) : ISpanDeserializer<StoredEntry>
