@@ -37,16 +37,21 @@ public sealed class InternodeService(IStorageEngine engine, ClusterView view, Hy
     {
         Observe(request.Header);
         var reply = new ReadReply { Header = Header() };
-        if (Core.Keys.KeyRules.Validate(request.Key, options.MaxKeyBytes) != Core.Keys.KeyError.None)
+        foreach (var key in request.Keys)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "Invalid key."));
+            if (Core.Keys.KeyRules.Validate(key, options.MaxKeyBytes) != Core.Keys.KeyError.None)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "Invalid key."));
+            }
+            var result = new ReadResult();
+            if (engine.Get(key) is { } entry)
+            {
+                result.Found = true;
+                result.Entry = entry.ToMessage();
+            }
+            reply.Results.Add(result);
         }
-        if (engine.Get(request.Key) is { } entry)
-        {
-            reply.Found = true;
-            reply.Entry = entry.ToMessage();
-        }
-        metrics.InternodeReceived("read", 1);
+        metrics.InternodeReceived("read", request.Keys.Count);
         return Task.FromResult(reply);
     }
 

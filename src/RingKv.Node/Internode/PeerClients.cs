@@ -2,40 +2,26 @@ using System.Collections.Concurrent;
 using System.Net;
 using Grpc.Net.Client;
 using RingKv.Core.Versioning;
+using RingKv.Node.Hosting;
 using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Membership;
+using RingKv.Node.Observability;
 
 namespace RingKv.Node.Internode;
 
 /// <summary>
-/// One gRPC channel per peer internode URL, kept for the life of the process: every call to a
-/// peer is a stream multiplexed on its long-lived HTTP/2 connection, so replicating a key costs no
-/// connection setup.
+/// One connection per peer internode URL, kept for the life of the process: a gRPC channel over a
+/// long-lived HTTP/2 connection, with writes and reads to that peer coalesced into batched calls
+/// (<see cref="CoalescingBatcher{TItem, TResult}"/>).
 /// </summary>
-public sealed class PeerClients(ClusterView view, HybridLogicalClock clock) : IDisposable
+public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics) : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, (GrpcChannel Channel, Protocol.Internode.InternodeClient Client)> _peers = new(StringComparer.Ordinal);
+    private const int MaxBatch = 256;
+    private const int MaxCallsInFlight = 4;
 
-    public Protocol.Internode.InternodeClient For(string internodeUrl) =>
-        _peers.GetOrAdd(internodeUrl, static url =>
-        {
-            var handler = new SocketsHttpHandler
-            {
-                EnableMultipleHttp2Connections = true,
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                KeepAlivePingDelay = TimeSpan.FromSeconds(15),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
-                ConnectTimeout = TimeSpan.FromSeconds(2),
-                AutomaticDecompression = DecompressionMethods.None,
-            };
-            var channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
-            {
-                HttpHandler = handler,
-                MaxReceiveMessageSize = 64 * 1024 * 1024,
-                MaxSendMessageSize = 64 * 1024 * 1024,
-            });
-            return (channel, new Protocol.Internode.InternodeClient(channel));
-        }).Client;
+    private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
+
+    public Peer For(string internodeUrl) => _peers.GetOrAdd(internodeUrl, url => new Peer(this, url));
 
     /// <summary>The header every internode request carries: our epoch, clock and id.</summary>
     public Header Header() => new() { Epoch = view.Epoch, Clock = clock.Now(), Sender = view.SelfId ?? string.Empty };
@@ -50,12 +36,82 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock) : ID
         }
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         foreach (var (_, peer) in _peers)
         {
-            peer.Channel.Dispose();
+            await peer.DisposeAsync();
         }
         _peers.Clear();
     }
+
+    /// <summary>A peer: its gRPC client and the batchers that coalesce calls to it.</summary>
+    public sealed class Peer : IAsyncDisposable
+    {
+        private readonly PeerClients _owner;
+        private readonly GrpcChannel _channel;
+        private readonly CoalescingBatcher<Entry, int> _writes;
+        private readonly CoalescingBatcher<string, ReadResult> _reads;
+
+        public Peer(PeerClients owner, string url)
+        {
+            _owner = owner;
+            var handler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(15),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+                ConnectTimeout = TimeSpan.FromSeconds(2),
+                AutomaticDecompression = DecompressionMethods.None,
+            };
+            _channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
+            {
+                HttpHandler = handler,
+                MaxReceiveMessageSize = 512 * 1024 * 1024,
+                MaxSendMessageSize = 512 * 1024 * 1024,
+            });
+            Client = new Protocol.Internode.InternodeClient(_channel);
+            _writes = new CoalescingBatcher<Entry, int>(SendWritesAsync, MaxBatch, MaxCallsInFlight);
+            _reads = new CoalescingBatcher<string, ReadResult>(SendReadsAsync, MaxBatch, MaxCallsInFlight);
+        }
+
+        public Protocol.Internode.InternodeClient Client { get; }
+
+        /// <summary>Applies an entry on the peer; 0 applied, 1 stale (a newer version was kept).</summary>
+        public Task<int> WriteAsync(Entry entry) => _writes.SendAsync(entry);
+
+        public Task<ReadResult> ReadAsync(string key) => _reads.SendAsync(key);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _writes.DisposeAsync();
+            await _reads.DisposeAsync();
+            _channel.Dispose();
+        }
+
+        private async Task<IReadOnlyList<int>> SendWritesAsync(IReadOnlyList<Entry> entries)
+        {
+            var request = new WriteRequest { Header = _owner.Header() };
+            request.Entries.AddRange(entries);
+            var reply = await Client.WriteAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout);
+            _owner.Observe(reply.Header);
+            _owner.Sent("write", entries.Count);
+            return reply.Statuses;
+        }
+
+        private async Task<IReadOnlyList<ReadResult>> SendReadsAsync(IReadOnlyList<string> keys)
+        {
+            var request = new ReadRequest { Header = _owner.Header() };
+            request.Keys.AddRange(keys);
+            var reply = await Client.ReadAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout);
+            _owner.Observe(reply.Header);
+            _owner.Sent("read", keys.Count);
+            return reply.Results;
+        }
+    }
+
+    private TimeSpan RequestTimeout => options.RequestTimeout;
+
+    private void Sent(string method, int entries) => metrics.InternodeSent(method, entries);
 }

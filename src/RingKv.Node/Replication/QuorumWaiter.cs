@@ -36,13 +36,11 @@ public static class QuorumWaiter
                 }
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
         try
         {
-            await done.Task.WaitAsync(timeoutSource.Token).ConfigureAwait(false);
+            await done.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (TimeoutException)
         {
             // Deadline passed: answer with what we have.
         }

@@ -106,11 +106,7 @@ public sealed partial class ReplicatedKeyValueService(
             {
                 return new ReplicaAnswer(replica, local.Get(key));
             }
-            var reply = await peers.For(replica.InternodeUrl).ReadAsync(
-                new ReadRequest { Header = peers.Header(), Key = key },
-                deadline: DateTime.UtcNow + options.RequestTimeout, cancellationToken: CancellationToken.None);
-            metrics.InternodeSent("read", 1);
-            peers.Observe(reply.Header);
+            var reply = await peers.For(replica.InternodeUrl).ReadAsync(key);
             var entry = reply.Found ? reply.Entry.ToEntry(options.MaxKeyBytes, options.MaxValueBytes) : null;
             if (entry is not null)
             {
@@ -136,11 +132,7 @@ public sealed partial class ReplicatedKeyValueService(
                 await local.WriteAsync(entry, WritePrecondition.None);
                 return new ReplicaAnswer(replica, entry);
             }
-            var request = new WriteRequest { Header = peers.Header() };
-            request.Entries.Add(entry.ToMessage());
-            var reply = await peers.For(replica.InternodeUrl).WriteAsync(request, deadline: DateTime.UtcNow + options.RequestTimeout);
-            metrics.InternodeSent(operation, 1);
-            peers.Observe(reply.Header);
+            await peers.For(replica.InternodeUrl).WriteAsync(entry.ToMessage());
             metrics.ReplicaResponse(operation, "ack");
             return new ReplicaAnswer(replica, entry);
         }
@@ -205,7 +197,7 @@ public sealed partial class ReplicatedKeyValueService(
                 request.HasAfterKey = true;
                 request.AfterKey = Google.Protobuf.ByteString.CopyFrom(after.Key);
             }
-            var reply = await peers.For(member.InternodeUrl).ListAsync(request, deadline: DateTime.UtcNow + options.RequestTimeout, cancellationToken: cancellationToken);
+            var reply = await peers.For(member.InternodeUrl).Client.ListAsync(request, deadline: DateTime.UtcNow + options.RequestTimeout, cancellationToken: cancellationToken);
             metrics.InternodeSent("list", 1);
             peers.Observe(reply.Header);
             var entries = reply.Keys.Select(k => new StoredEntry(k.Key, k.Token, [], StoredEntry.DefaultContentType,

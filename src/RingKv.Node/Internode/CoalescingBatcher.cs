@@ -1,0 +1,102 @@
+using System.Threading.Channels;
+
+namespace RingKv.Node.Internode;
+
+/// <summary>
+/// Coalesces concurrent requests to one peer into batched calls: while a call is in flight, the
+/// requests that arrive queue up and go together in the next one. No request waits for a timer:
+/// a lone request is sent at once; under load, batches grow by themselves, so the cost of a call
+/// (headers, HTTP/2 frames, a thread hop on each side) is paid once per batch instead of once per
+/// key. A few calls may be in flight at once, to keep the connection busy.
+/// </summary>
+public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
+{
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> _send;
+    private readonly int _maxBatch;
+    private readonly SemaphoreSlim _inFlight;
+    private readonly Task _loop;
+
+    /// <param name="send">Sends one batch; returns one result per item, in order.</param>
+    /// <param name="maxBatch">Most items in one call.</param>
+    /// <param name="maxInFlight">Most calls in flight at once.</param>
+    public CoalescingBatcher(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> send, int maxBatch, int maxInFlight)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
+        _send = send;
+        _maxBatch = maxBatch;
+        _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public Task<TResult> SendAsync(TItem item)
+    {
+        var pending = new Pending(item);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(CoalescingBatcher<TItem, TResult>));
+        }
+        return pending.Completion.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private async Task LoopAsync()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            await _inFlight.WaitAsync().ConfigureAwait(false);
+            var batch = new List<Pending>(Math.Min(_maxBatch, 64));
+            while (batch.Count < _maxBatch && reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+            if (batch.Count == 0)
+            {
+                _inFlight.Release();
+                continue;
+            }
+            _ = SendBatchAsync(batch);
+        }
+    }
+
+    private async Task SendBatchAsync(List<Pending> batch)
+    {
+        try
+        {
+            var results = await _send(batch.ConvertAll(p => p.Item)).ConfigureAwait(false);
+            if (results.Count != batch.Count)
+            {
+                throw new InvalidOperationException($"The peer answered {results.Count} results for {batch.Count} requests.");
+            }
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Completion.TrySetResult(results[i]);
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(ex);
+            }
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
+    }
+
+    private sealed class Pending(TItem item)
+    {
+        public TItem Item { get; } = item;
+
+        public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
