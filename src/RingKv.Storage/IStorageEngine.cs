@@ -24,4 +24,10 @@ public interface IStorageEngine : IAsyncDisposable
     IEnumerable<StoredEntry> Scan(ScanPosition after, ulong lastToken = ulong.MaxValue);
 
     EngineStats GetStats();
+
+    /// <summary>
+    /// Removes every entry, tombstones included: for a node re-admitted as a new member after an
+    /// eviction, whose old data must not come back as if nothing happened.
+    /// </summary>
+    ValueTask DeleteAllAsync();
 }

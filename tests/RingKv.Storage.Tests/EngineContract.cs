@@ -212,6 +212,23 @@ public abstract class EngineContract
     }
 
     [Fact]
+    public async Task DeleteAllRemovesEveryEntryAndLaterWritesLand()
+    {
+        await using var engine = await OpenAsync();
+        await engine.WriteAsync(Entry("a", "v", 10), WritePrecondition.None);
+        await engine.WriteAsync(StoredEntry.Tombstone("b", KeyToken.Of("b"), new EntryVersion(11, 1)), WritePrecondition.None);
+        var concurrent = engine.WriteAsync(Entry("c", "v", 12), WritePrecondition.None);
+        await engine.DeleteAllAsync();
+        await concurrent;
+        Assert.Null(engine.Get("a"));
+        Assert.Null(engine.Get("b"));
+        Assert.Empty(engine.Scan(ScanPosition.Start));
+        // An older version than the one deleted is accepted again: the slate is clean.
+        Assert.Equal(WriteStatus.Applied, (await engine.WriteAsync(Entry("a", "again", 1), WritePrecondition.None)).Status);
+        Assert.Equal("again", Encoding.UTF8.GetString(engine.Get("a")!.Value));
+    }
+
+    [Fact]
     public async Task StatsCountStoredEntries()
     {
         await using var engine = await OpenAsync();

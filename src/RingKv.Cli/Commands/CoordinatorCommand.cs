@@ -35,10 +35,16 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<FsyncMode> Fsync { get; } = new("--fsync") { Description = "Fsync mode of the nodes it launches: always, batch or never.", DefaultValueFactory = _ => defaults.NodeFsync };
 
+    public Option<double> SuspectAfter { get; } = new("--suspect-after") { Description = "Seconds without a heartbeat before a node is suspect (nothing moves yet).", DefaultValueFactory = _ => defaults.SuspectAfter.TotalSeconds, HelpName = "SECONDS" };
+
+    public Option<double> EvictionGrace { get; } = new("--eviction-grace") { Description = "Seconds without a heartbeat before a node is dead, evicted, and its copies rebuilt on other nodes.", DefaultValueFactory = _ => defaults.EvictionGracePeriod.TotalSeconds, HelpName = "SECONDS" };
+
+    public Option<int> TransferRate { get; } = new("--transfer-rate") { Description = "Entries per second a transfer may copy per range (0: unlimited).", DefaultValueFactory = _ => defaults.TransferRateLimit, HelpName = "N" };
+
     public void AddTo(Command command)
     {
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
-        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync })
+        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate })
         {
             command.Options.Add(option);
         }
@@ -51,5 +57,8 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         ReplicationFactor = parseResult.GetValue(Replicas),
         NodeEngine = parseResult.GetValue(Engine) ?? defaults.NodeEngine,
         NodeFsync = parseResult.GetValue(Fsync),
+        SuspectAfter = TimeSpan.FromSeconds(parseResult.GetValue(SuspectAfter)),
+        EvictionGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(EvictionGrace)),
+        TransferRateLimit = parseResult.GetValue(TransferRate),
     };
 }

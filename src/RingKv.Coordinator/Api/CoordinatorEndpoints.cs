@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using RingKv.Coordinator.Gateway;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
+using RingKv.Coordinator.Transfers;
 using RingKv.Core.Cluster;
 using RingKv.Core.Keys;
 using RingKv.Node.Api;
@@ -21,9 +22,27 @@ public static class CoordinatorEndpoints
 
     public static IEndpointRouteBuilder MapCoordinatorApi(this IEndpointRouteBuilder routes, int maxKeyBytes)
     {
-        routes.MapGet("/v1/cluster", (HttpContext context, MembershipService membership) =>
-            ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteCluster(json, membership.Map, "coordinator", membership.Health.Snapshot(),
-                extra => extra.WriteNumber("underReplicatedRanges", UnderReplicatedRanges(membership.Map)))));
+        routes.MapGet("/v1/cluster", (HttpContext context, MembershipService membership, TransferManager transfers) =>
+            ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteCluster(json, membership.Map, "coordinator", membership.Health.Snapshot(), extra =>
+            {
+                extra.WriteNumber("underReplicatedRanges", UnderReplicatedRanges(membership.Map) + transfers.PendingRanges);
+                extra.WriteNumber("activeTransfers", transfers.List().Count(t => t.IsActive));
+                extra.WriteStartArray("transitions");
+                foreach (var transition in membership.History.TakeLast(50))
+                {
+                    extra.WriteStartObject();
+                    extra.WriteString("node", transition.NodeId);
+                    extra.WriteString("from", transition.From.ToString().ToLowerInvariant());
+                    extra.WriteString("to", transition.To.ToString().ToLowerInvariant());
+                    extra.WriteString("at", transition.At);
+                    extra.WriteString("reason", transition.Reason);
+                    extra.WriteEndObject();
+                }
+                extra.WriteEndArray();
+            })));
+
+        routes.MapGet("/v1/cluster/transfers", (HttpContext context, TransferManager transfers, TimeProvider time) =>
+            ClusterStatusJson.WriteAsync(context, json => WriteTransfers(json, transfers.List(), time.GetUtcNow())));
 
         routes.MapGet("/v1/cluster/locate/{**key}", async (HttpContext context, MembershipService membership) =>
         {
@@ -62,7 +81,13 @@ public static class CoordinatorEndpoints
                 await Problem.WriteAsync(context, 400, "invalid-join", "The join request is not valid", "Send {\"id\", \"clientUrl\", \"internodeUrl\", \"processId\"} as JSON with absolute URLs.");
                 return;
             }
-            await context.Response.WriteAsJsonAsync(membership.Admit(request), ControlPlaneJsonContext.Default.JoinReply, cancellationToken: context.RequestAborted);
+            if (membership.Admit(request) is not { } reply)
+            {
+                await Problem.WriteAsync(context, 409, JoinReply.EvictedProblemType, "This member was evicted",
+                    $"Member {request.Id} was evicted from the ring. Drop its data and join again without an id: it will be admitted as a new member and receive its ranges by transfer.");
+                return;
+            }
+            await context.Response.WriteAsJsonAsync(reply, ControlPlaneJsonContext.Default.JoinReply, cancellationToken: context.RequestAborted);
         });
 
         routes.MapPost("/internal/v1/heartbeat", async (HttpContext context, MembershipService membership) =>
@@ -98,6 +123,49 @@ public static class CoordinatorEndpoints
         routes.Map("/v1/kv/{**key}", (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context));
         routes.Map("/v1/kv", (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context));
         return routes;
+    }
+
+    private static void WriteTransfers(System.Text.Json.Utf8JsonWriter json, IReadOnlyList<TransferStatus> transfers, DateTimeOffset now)
+    {
+        json.WriteStartObject();
+        json.WriteStartArray("transfers");
+        foreach (var transfer in transfers)
+        {
+            json.WriteStartObject();
+            json.WriteString("id", transfer.Id);
+            json.WriteString("state", transfer.State.ToString().ToLowerInvariant());
+            json.WriteString("reason", transfer.Reason);
+            json.WriteString("destination", transfer.Transfer.Destination);
+            json.WriteStartArray("sources");
+            foreach (var source in transfer.Transfer.Ranges.SelectMany(r => r.Sources).Distinct(StringComparer.Ordinal))
+            {
+                json.WriteStringValue(source);
+            }
+            json.WriteEndArray();
+            json.WriteNumber("rangesTotal", transfer.RangesTotal);
+            json.WriteNumber("rangesDone", transfer.RangesDone);
+            json.WriteNumber("rangesLeft", transfer.RangesTotal - transfer.RangesDone);
+            json.WriteNumber("ringFraction", Math.Round(transfer.Transfer.Fraction, 6));
+            json.WriteNumber("keys", transfer.Keys);
+            json.WriteNumber("bytes", transfer.Bytes);
+            json.WriteNumber("keysPerSecond", Math.Round(transfer.Rate(now), 1));
+            json.WriteString("createdAt", transfer.CreatedAt);
+            if (transfer.StartedAt is { } started)
+            {
+                json.WriteString("startedAt", started);
+            }
+            if (transfer.FinishedAt is { } finished)
+            {
+                json.WriteString("finishedAt", finished);
+            }
+            if (transfer.Error is { } error)
+            {
+                json.WriteString("error", error);
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 
     /// <summary>Token ranges whose preference list has fewer than RF distinct members that are up.</summary>

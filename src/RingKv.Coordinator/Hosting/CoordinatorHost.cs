@@ -9,6 +9,8 @@ using RingKv.Coordinator.Api;
 using RingKv.Coordinator.Gateway;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
+using RingKv.Coordinator.Transfers;
+using RingKv.Core.Membership;
 using RingKv.Core.Keys;
 using RingKv.Node.Hosting;
 using RingKv.Node.Observability;
@@ -37,13 +39,28 @@ public static class CoordinatorHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ClusterMapStore(dataDirectory));
         builder.Services.AddSingleton<MemberHealthTable>();
+        builder.Services.AddSingleton(new EvictedMembers(dataDirectory));
+        builder.Services.AddSingleton(new FailureDetector(new FailureDetectorOptions
+        {
+            SuspectAfter = options.SuspectAfter,
+            EvictionGracePeriod = options.EvictionGracePeriod,
+        }));
         builder.Services.AddSingleton(services => new MembershipService(
             services.GetRequiredService<ClusterMapStore>(),
+            services.GetRequiredService<EvictedMembers>(),
+            services.GetRequiredService<FailureDetector>(),
+            services.GetRequiredService<TimeProvider>(),
             options.ReplicationFactor,
             options.TokensPerNode,
             services.GetRequiredService<MemberHealthTable>(),
             services.GetRequiredService<ILogger<MembershipService>>()));
         builder.Services.AddSingleton<NodeLauncher>();
+        builder.Services.AddSingleton(services => new TransferManager(
+            services.GetRequiredService<MembershipService>(),
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ILogger<TransferManager>>())
+        { RateLimit = options.TransferRateLimit });
+        builder.Services.AddHostedService<FailureMonitor>();
         builder.Services.AddSingleton(services => new GatewayProxy(services.GetRequiredService<MembershipService>(), nodeLimits.MaxKeyBytes, nodeLimits.MaxValueBytes));
         var metrics = new NodeMetrics();
         builder.Services.AddSingleton(metrics);

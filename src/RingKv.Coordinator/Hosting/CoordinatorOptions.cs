@@ -29,8 +29,23 @@ public sealed class CoordinatorOptions
     /// <summary>Virtual nodes (tokens) per member. Default: TokenAllocator.DefaultTokensPerNode.</summary>
     public int TokensPerNode { get; set; } = Core.Ring.TokenAllocator.DefaultTokensPerNode;
 
+    /// <summary>A node silent this long is suspect (no data moves). Default 3 s: three missed heartbeats.</summary>
+    public TimeSpan SuspectAfter { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A node silent this long is dead and evicted; its copies are rebuilt elsewhere. Default 10 s.</summary>
+    public TimeSpan EvictionGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Entries per second a transfer may apply per range pull, so foreground latency holds. Default 50,000.</summary>
+    public int TransferRateLimit { get; set; } = 50_000;
+
     public void Validate()
     {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SuspectAfter, TimeSpan.Zero);
+        if (EvictionGracePeriod <= SuspectAfter)
+        {
+            throw new ArgumentException($"The eviction grace period ({EvictionGracePeriod.TotalSeconds} s) must be longer than the suspect threshold ({SuspectAfter.TotalSeconds} s).");
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(TransferRateLimit);
         ArgumentOutOfRangeException.ThrowIfNegative(Port);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Port, 65535);
         ArgumentOutOfRangeException.ThrowIfLessThan(ReplicationFactor, 1);

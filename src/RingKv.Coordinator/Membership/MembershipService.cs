@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using RingKv.Core.Cluster;
+using RingKv.Core.Membership;
 using RingKv.Core.Ring;
 using RingKv.Node.Membership;
 
@@ -18,12 +19,22 @@ public sealed partial class MembershipService
     private readonly TokenAllocator _allocator;
     private readonly MemberHealthTable _health;
     private readonly ILogger<MembershipService> _logger;
+    private readonly FailureDetector _detector;
+    private readonly EvictedMembers _evicted;
+    private readonly TimeProvider _time;
+    private readonly LinkedList<MemberTransition> _history = new();
     private ClusterMap _map;
     private TaskCompletionSource _changed = NewSignal();
 
-    public MembershipService(ClusterMapStore store, int replicationFactor, int tokensPerNode, MemberHealthTable health, ILogger<MembershipService> logger)
+    /// <summary>Transitions kept for operators (GET /v1/cluster), newest last.</summary>
+    public const int HistoryLength = 200;
+
+    public MembershipService(ClusterMapStore store, EvictedMembers evicted, FailureDetector detector, TimeProvider time, int replicationFactor, int tokensPerNode, MemberHealthTable health, ILogger<MembershipService> logger)
     {
         _store = store;
+        _evicted = evicted;
+        _detector = detector;
+        _time = time;
         _health = health;
         _logger = logger;
         _allocator = new TokenAllocator(tokensPerNode);
@@ -43,12 +54,33 @@ public sealed partial class MembershipService
 
     public MemberHealthTable Health => _health;
 
-    /// <summary>Admits a node, or re-admits a restarted member (its URLs may have changed).</summary>
-    public JoinReply Admit(JoinRequest request)
+    public FailureDetector Detector => _detector;
+
+    public IReadOnlyList<MemberTransition> History
+    {
+        get
+        {
+            lock (_history)
+            {
+                return [.. _history];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Admits a node, or re-admits a restarted member (its URLs may have changed). Null when the node
+    /// asks as an evicted member: it must wipe its data and ask again without an id.
+    /// </summary>
+    public JoinReply? Admit(JoinRequest request)
     {
         lock (_changeLock)
         {
             var map = _map;
+            if (request.Id is { } asked && _evicted.Contains(asked))
+            {
+                LogEvictedCameBack(_logger, asked);
+                return null;
+            }
             if (request.Id is { } id && map.FindMember(id) is { } existing)
             {
                 if (existing.ClientUrl != request.ClientUrl || existing.InternodeUrl != request.InternodeUrl)
@@ -61,11 +93,14 @@ public sealed partial class MembershipService
                 return new JoinReply(id, existing.Number, _map.Epoch);
             }
             var number = map.NextMemberNumber;
-            var newId = request.Id is { } wanted && IsValidId(wanted) ? wanted : "n" + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var newId = request.Id is { } wanted && IsValidId(wanted) && map.FindMember(wanted) is null
+                ? wanted
+                : "n" + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var tokens = _allocator.AllocateTokens(map.Ring, newId);
             var member = new ClusterMember(newId, number, request.ClientUrl, request.InternodeUrl, MemberState.Up, tokens);
             Publish(map.WithMember(member));
             _health.RecordProcess(newId, request.ProcessId);
+            _detector.Heartbeat(newId, _time.GetUtcNow());
             LogAdmitted(_logger, newId, number, request.ClientUrl, _map.Epoch);
             return new JoinReply(newId, number, _map.Epoch);
         }
@@ -79,7 +114,67 @@ public sealed partial class MembershipService
             return false;
         }
         _health.Record(heartbeat);
+        _detector.Heartbeat(heartbeat.Id, _time.GetUtcNow());
         return true;
+    }
+
+    /// <summary>Applies the failure detector's state changes as one new epoch, and records them.</summary>
+    public void ApplyTransitions(IReadOnlyList<MemberTransition> transitions)
+    {
+        if (transitions.Count == 0)
+        {
+            return;
+        }
+        lock (_changeLock)
+        {
+            var map = _map;
+            foreach (var transition in transitions)
+            {
+                if (map.FindMember(transition.NodeId) is not null)
+                {
+                    map = map.WithState(transition.NodeId, transition.To);
+                }
+                Record(transition);
+            }
+            if (map.Epoch != _map.Epoch)
+            {
+                Publish(new ClusterMap(_map.Epoch + 1, map.ReplicationFactor, map.Members, map.HighestMemberNumber));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes a dead member from the ring (forcefully, as the design note says) and remembers its
+    /// id: if it ever comes back it is admitted as a new member, with its old data dropped.
+    /// Returns the maps before and after, for the transfer planner.
+    /// </summary>
+    public (ClusterMap Before, ClusterMap After) Evict(string id, string reason)
+    {
+        lock (_changeLock)
+        {
+            var before = _map;
+            var state = before.FindMember(id)?.State ?? MemberState.Dead;
+            _evicted.Add(id);
+            Publish(before.WithoutMember(id));
+            _health.Forget(id);
+            _detector.Forget(id);
+            Record(new MemberTransition(id, state, MemberState.Dead, _time.GetUtcNow(), "evicted: " + reason));
+            LogEvicted(_logger, id, reason, _map.Epoch);
+            return (before, _map);
+        }
+    }
+
+    private void Record(MemberTransition transition)
+    {
+        LogTransition(_logger, transition.NodeId, transition.From, transition.To, transition.Reason);
+        lock (_history)
+        {
+            _history.AddLast(transition);
+            if (_history.Count > HistoryLength)
+            {
+                _history.RemoveFirst();
+            }
+        }
     }
 
     /// <summary>The map once its epoch is above <paramref name="after"/>, or null after <paramref name="wait"/>.</summary>
@@ -123,6 +218,15 @@ public sealed partial class MembershipService
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id}: {From} -> {To} ({Reason})")]
+    private static partial void LogTransition(ILogger logger, string id, MemberState from, MemberState to, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evicted {Id} from the ring ({Reason}); epoch {Epoch}")]
+    private static partial void LogEvicted(ILogger logger, string id, string reason, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evicted member {Id} came back: told to drop its data and join as a new member")]
+    private static partial void LogEvictedCameBack(ILogger logger, string id);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Admitted {Id} (number {Number}) at {ClientUrl}; epoch {Epoch}")]
     private static partial void LogAdmitted(ILogger logger, string id, uint number, string clientUrl, long epoch);

@@ -1,4 +1,6 @@
 using Grpc.Core;
+using RingKv.Core.AntiEntropy;
+using RingKv.Core.Ring;
 using RingKv.Core.Versioning;
 using RingKv.Node.Hosting;
 using RingKv.Node.Internode.Protocol;
@@ -12,14 +14,16 @@ namespace RingKv.Node.Internode;
 /// The receiving side of the internode protocol: serves this node's own replica. Never forwards:
 /// the node that took the client request coordinates it.
 /// </summary>
-public sealed class InternodeService(IStorageEngine engine, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics)
+public sealed class InternodeService(IStorageEngine engine, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, PeerClients peers)
     : Protocol.Internode.InternodeBase
 {
     private const int MaxListLimit = 1000;
+    private const int ChunkEntries = 512;
 
     public override async Task<WriteReply> Write(WriteRequest request, ServerCallContext context)
     {
         Observe(request.Header);
+        RequireMember();
         var reply = new WriteReply { Header = Header() };
         // All entries go to the engine at once, so they share one group commit rather than one each.
         var writes = new Task<WriteResult>[request.Entries.Count];
@@ -41,6 +45,7 @@ public sealed class InternodeService(IStorageEngine engine, ClusterView view, Hy
     public override Task<ReadReply> Read(ReadRequest request, ServerCallContext context)
     {
         Observe(request.Header);
+        RequireMember();
         var reply = new ReadReply { Header = Header() };
         foreach (var key in request.Keys)
         {
@@ -88,6 +93,105 @@ public sealed class InternodeService(IStorageEngine engine, ClusterView view, Hy
         }
         metrics.InternodeReceived("list", 1);
         return Task.FromResult(reply);
+    }
+
+    public override async Task StreamRange(StreamRangeRequest request, IServerStreamWriter<RangeChunk> responseStream, ServerCallContext context)
+    {
+        Observe(request.Header);
+        var digest = RangeDigest.Empty;
+        var chunk = new RangeChunk();
+        foreach (var entry in Data.RangeScan.Entries(engine, new TokenRange(request.Start, request.End)))
+        {
+            chunk.Entries.Add(entry.ToMessage());
+            digest = digest.Add(RangeDigest.EntryHash(entry.Key, entry.Version, entry.Deleted, entry.Value));
+            if (chunk.Entries.Count == ChunkEntries)
+            {
+                await responseStream.WriteAsync(chunk, context.CancellationToken);
+                metrics.InternodeSent("stream-range", chunk.Entries.Count);
+                chunk = new RangeChunk();
+            }
+        }
+        chunk.Last = true;
+        chunk.Count = digest.Count;
+        chunk.Digest = digest.Hash;
+        await responseStream.WriteAsync(chunk, context.CancellationToken);
+        metrics.InternodeSent("stream-range", chunk.Entries.Count);
+    }
+
+    /// <summary>
+    /// Copies a range from a source into this node's replica and checks it end to end: the digest
+    /// of every entry received must equal the digest the source computed of every entry it sent.
+    /// Entries are applied with last-writer-wins, so writes arriving meanwhile are never undone and a
+    /// retried transfer is harmless.
+    /// </summary>
+    public override async Task<PullRangeReply> PullRange(PullRangeRequest request, ServerCallContext context)
+    {
+        Observe(request.Header);
+        var reply = new PullRangeReply { Header = Header() };
+        var digest = RangeDigest.Empty;
+        long bytes = 0;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            using var call = peers.For(request.Source).Client.StreamRange(
+                new StreamRangeRequest { Header = peers.Header(), Start = request.Start, End = request.End },
+                cancellationToken: context.CancellationToken);
+            RangeChunk? last = null;
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync(context.CancellationToken))
+            {
+                var writes = new Task<WriteResult>[chunk.Entries.Count];
+                for (var i = 0; i < writes.Length; i++)
+                {
+                    var entry = chunk.Entries[i].ToEntry(options.MaxKeyBytes, options.MaxValueBytes)
+                        ?? throw new RpcException(new Status(StatusCode.DataLoss, "The source sent an invalid entry."));
+                    digest = digest.Add(RangeDigest.EntryHash(entry.Key, entry.Version, entry.Deleted, entry.Value));
+                    bytes += entry.Value.Length + entry.Key.Length;
+                    writes[i] = engine.WriteAsync(entry, WritePrecondition.None, context.CancellationToken).AsTask();
+                }
+                await Task.WhenAll(writes);
+                metrics.InternodeReceived("stream-range", writes.Length);
+                if (chunk.Last)
+                {
+                    last = chunk;
+                }
+                // Pace to the rate limit so transfers leave room for foreground requests.
+                if (request.RateLimit > 0)
+                {
+                    var due = TimeSpan.FromSeconds((double)digest.Count / request.RateLimit) - started.Elapsed;
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due, context.CancellationToken);
+                    }
+                }
+            }
+            reply.Keys = digest.Count;
+            reply.Bytes = bytes;
+            reply.Verified = last is not null && last.Count == digest.Count && last.Digest == digest.Hash;
+            if (!reply.Verified)
+            {
+                reply.Error = last is null
+                    ? "The stream ended without its closing digest."
+                    : $"Digest mismatch: the source sent {last.Count} entries, {digest.Count} arrived.";
+            }
+        }
+        catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled)
+        {
+            reply.Error = $"Source {request.Source} failed: {ex.Status.Detail}";
+        }
+        catch (HttpRequestException ex)
+        {
+            reply.Error = $"Source {request.Source} unreachable: {ex.Message}";
+        }
+        return reply;
+    }
+
+    /// <summary>A node that is no longer in the map (evicted) must not count as a replica: its data may be stale.</summary>
+    private void RequireMember()
+    {
+        if (view.SelfId is { } self && view.Map is { } map && map.FindMember(self) is null)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{self} is not a member of the cluster at epoch {map.Epoch}."));
+        }
     }
 
     private void Observe(Header? header)

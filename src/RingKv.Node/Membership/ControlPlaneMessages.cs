@@ -9,8 +9,16 @@ namespace RingKv.Node.Membership;
 /// <summary>A node asks to be admitted. <see cref="Id"/> is the id it had (restart) or was launched with; null to get a new one.</summary>
 public sealed record JoinRequest(string? Id, string ClientUrl, string InternodeUrl, int ProcessId);
 
-/// <summary>The coordinator admitted the node under this id and number (the number goes into every version it writes).</summary>
-public sealed record JoinReply(string Id, uint Number, long Epoch);
+/// <summary>
+/// The coordinator admitted the node under this id and number (the number goes into every version
+/// it writes). A node that asks as a member that was evicted is refused with 409
+/// <see cref="EvictedProblemType"/> instead: it must drop its old data and join again as a new
+/// member, so nothing stale or deleted comes back with it.
+/// </summary>
+public sealed record JoinReply(string Id, uint Number, long Epoch)
+{
+    public const string EvictedProblemType = "member-evicted";
+}
 
 /// <summary>A node's heartbeat: who it is, the epoch it has, and its figures.</summary>
 public sealed record HeartbeatRequest(string Id, long Epoch, long Keys, long Bytes, long PendingHints, long Transfers);

@@ -74,7 +74,18 @@ public sealed partial class MembershipAgent(
                     await FetchMapAsync(coordinator, TimeSpan.Zero, stoppingToken);
                     return;
                 }
-                LogJoinRefused(logger, (int)response.StatusCode, await response.Content.ReadAsStringAsync(stoppingToken));
+                var refusal = await response.Content.ReadAsStringAsync(stoppingToken);
+                if (response.StatusCode == HttpStatusCode.Conflict && refusal.Contains(JoinReply.EvictedProblemType, StringComparison.Ordinal))
+                {
+                    // Evicted while away: our data may be stale or hold keys deleted since. Drop it
+                    // all and come back as a new member that receives its ranges by transfer.
+                    LogWiping(logger, request.Id!);
+                    await engine.DeleteAllAsync();
+                    NodeIdentity.Delete(options.DataDirectory);
+                    options.NodeName = null;
+                    continue;
+                }
+                LogJoinRefused(logger, (int)response.StatusCode, refusal);
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
             {
@@ -198,6 +209,9 @@ public sealed partial class MembershipAgent(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Joined the cluster as {Id} (number {Number}) at epoch {Epoch}")]
     private static partial void LogJoined(ILogger logger, string id, uint number, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "This node was evicted as {Id}: dropping its data to join again as a new member")]
+    private static partial void LogWiping(ILogger logger, string id);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The coordinator refused to admit this node ({Status}): {Body}")]
     private static partial void LogJoinRefused(ILogger logger, int status, string body);

@@ -17,6 +17,8 @@ public sealed record NodeIdentity(string Id, uint Number)
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), NodeIdentityJsonContext.Default.NodeIdentity) : null;
     }
 
+    public static void Delete(string dataDirectory) => File.Delete(Path.Combine(dataDirectory, FileName));
+
     public void Save(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);

@@ -33,8 +33,14 @@ public sealed partial class ReplicatedKeyValueService(
     {
         var map = RequireMap();
         var token = Core.Hashing.KeyToken.Of(key);
-        var replicas = Replicas(map, token);
-        var required = Math.Min(readQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), replicas.Count);
+        // Replicas known to be down are not asked: a read must not wait for their timeouts.
+        var preferenceList = Replicas(map, token);
+        var replicas = preferenceList.Where(r => r.State is MemberState.Up || r.IsSelf).ToList();
+        var required = Math.Min(readQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), preferenceList.Count);
+        if (replicas.Count < required)
+        {
+            throw new InsufficientReplicasException("read", required, replicas.Count, map.ReplicationFactor);
+        }
         var calls = replicas.Select(replica => ReadReplicaAsync(replica, key, cancellationToken)).ToList();
         var (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken);
         if (answers is null)
@@ -84,7 +90,16 @@ public sealed partial class ReplicatedKeyValueService(
         return ListMerge.Merge(slices, limit);
     }
 
-    private ClusterMap RequireMap() => view.Map ?? throw new NodeNotReadyException("This node has not received a cluster map from the coordinator yet.");
+    private ClusterMap RequireMap()
+    {
+        var map = view.Map ?? throw new NodeNotReadyException("This node has not received a cluster map from the coordinator yet.");
+        if (view.SelfId is { } self && map.FindMember(self) is null)
+        {
+            // Evicted (or not yet re-admitted): its replica may be stale, so it coordinates nothing.
+            throw new NodeNotReadyException($"This node ({self}) is not a member of the cluster at epoch {map.Epoch}.");
+        }
+        return map;
+    }
 
     private List<ReplicaTarget> Replicas(ClusterMap map, ulong token)
     {
@@ -93,7 +108,7 @@ public sealed partial class ReplicatedKeyValueService(
         foreach (var id in ids)
         {
             var member = map.FindMember(id);
-            targets.Add(new ReplicaTarget(id, member?.InternodeUrl ?? string.Empty, id == view.SelfId));
+            targets.Add(new ReplicaTarget(id, member?.InternodeUrl ?? string.Empty, id == view.SelfId, member?.State ?? MemberState.Dead));
         }
         return targets;
     }

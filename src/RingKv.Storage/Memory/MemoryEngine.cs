@@ -86,6 +86,13 @@ public sealed class MemoryEngine(TimeProvider time) : IStorageEngine
 
     public EngineStats GetStats() => new(_entries.Count, Interlocked.Read(ref _bytes));
 
+    public ValueTask DeleteAllAsync()
+    {
+        _entries.Clear();
+        Interlocked.Exchange(ref _bytes, 0);
+        return ValueTask.CompletedTask;
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private static long SizeOf(StoredEntry entry) => (entry.Key.Length * 2) + entry.Value.Length;

@@ -24,6 +24,7 @@ namespace RingKv.Storage.RocksDb;
 public sealed class RocksDbEngine : IStorageEngine
 {
     private const int MaxBatchWrites = 512;
+    private static readonly byte[] AfterLastKey = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
 
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _writeOptions;
@@ -78,6 +79,18 @@ public sealed class RocksDbEngine : IStorageEngine
             throw new ObjectDisposedException(nameof(RocksDbEngine));
         }
         return new ValueTask<WriteResult>(pending.Completion.Task);
+    }
+
+    public ValueTask DeleteAllAsync()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // Through the committer, so it is ordered with the writes around it.
+        var pending = PendingWrite.DeleteAll();
+        if (!_writes.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(RocksDbEngine));
+        }
+        return new ValueTask(pending.Completion.Task);
     }
 
     public StoredEntry? Get(string key)
@@ -149,6 +162,7 @@ public sealed class RocksDbEngine : IStorageEngine
             {
                 batch.Add(next);
             }
+            var deletedAll = false;
             try
             {
                 using var writeBatch = new WriteBatch();
@@ -156,7 +170,17 @@ public sealed class RocksDbEngine : IStorageEngine
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var write = batch[i];
-                    var current = written.TryGetValue(write.Entry.Key, out var earlier) ? EntryHeader.Of(earlier) : _db.Get(write.DbKey, HeaderDeserializer.Instance);
+                    if (write.IsDeleteAll)
+                    {
+                        // Keys are an 8-byte token then UTF-8, which never contains 0xFF: nine 0xFF bytes end the key space.
+                        writeBatch.DeleteRange(new byte[EntryCodec.TokenBytes], EntryCodec.TokenBytes, AfterLastKey, (ulong)AfterLastKey.Length, null);
+                        written.Clear();
+                        deletedAll = true;
+                        results[i] = default;
+                        continue;
+                    }
+                    var current = written.TryGetValue(write.Entry.Key, out var earlier) ? EntryHeader.Of(earlier)
+                        : deletedAll ? null : _db.Get(write.DbKey, HeaderDeserializer.Instance);
                     results[i] = Decide(write, current, nowMs);
                     if (results[i].Status == WriteStatus.Applied)
                     {
@@ -247,6 +271,10 @@ public sealed class RocksDbEngine : IStorageEngine
 
     private sealed class PendingWrite(StoredEntry entry, WritePrecondition precondition, byte[] dbKey, byte[] dbValue)
     {
+        public static PendingWrite DeleteAll() => new(StoredEntry.Tombstone(string.Empty, 0, default), default, [], []) { IsDeleteAll = true };
+
+        public bool IsDeleteAll { get; private init; }
+
         public StoredEntry Entry { get; } = entry;
         public WritePrecondition Precondition { get; } = precondition;
         public byte[] DbKey { get; } = dbKey;

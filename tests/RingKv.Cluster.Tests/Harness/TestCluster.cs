@@ -18,10 +18,13 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly int _replicas;
     private readonly List<RingKvProcess> _retired = [];
 
-    private TestCluster(string engine, int replicas)
+    private readonly string[] _coordinatorArgs;
+
+    private TestCluster(string engine, int replicas, string[] coordinatorArgs)
     {
         _engine = engine;
         _replicas = replicas;
+        _coordinatorArgs = coordinatorArgs;
         Http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
     }
 
@@ -33,9 +36,10 @@ public sealed class TestCluster : IAsyncDisposable
 
     public List<TestNode> Nodes { get; } = [];
 
-    public static async Task<TestCluster> StartAsync(int nodes, int replicas = 3, string engine = "memory")
+    /// <param name="coordinatorArgs">Extra coordinator flags, e.g. a short --eviction-grace for failure tests.</param>
+    public static async Task<TestCluster> StartAsync(int nodes, int replicas = 3, string engine = "memory", params string[] coordinatorArgs)
     {
-        var cluster = new TestCluster(engine, replicas);
+        var cluster = new TestCluster(engine, replicas, coordinatorArgs);
         try
         {
             await cluster.StartCoordinatorAsync(port: 0);
@@ -62,8 +66,9 @@ public sealed class TestCluster : IAsyncDisposable
     public async Task StartCoordinatorAsync(int port)
     {
         Coordinator = RingKvProcess.Start(
-            "coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--data-dir", _directory.Combine("coordinator"), "--replicas", _replicas.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            ["coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--data-dir", _directory.Combine("coordinator"), "--replicas", _replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), .. _coordinatorArgs],
+            new RingKvProcessOptions());
         CoordinatorUrl = await Coordinator.WaitForUrlAsync(StartDeadline);
     }
 
@@ -140,6 +145,27 @@ public sealed class TestCluster : IAsyncDisposable
             }
             return true;
         }, StartDeadline, () => "cluster did not converge: " + seen);
+    }
+
+    /// <summary>The coordinator's view of the members: id to state.</summary>
+    public async Task<Dictionary<string, string>> MemberStatesAsync()
+    {
+        var cluster = await ClusterAsync(CoordinatorUrl);
+        return cluster.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("id").GetString()!, n => n.GetProperty("state").GetString()!);
+    }
+
+    /// <summary>Waits until the coordinator reports no under-replicated range and no active transfer.</summary>
+    public async Task WaitUntilFullyReplicatedAsync(TimeSpan deadline)
+    {
+        var seen = "";
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var cluster = await ClusterAsync(CoordinatorUrl);
+            var under = cluster.GetProperty("underReplicatedRanges").GetInt32();
+            var active = cluster.GetProperty("activeTransfers").GetInt32();
+            seen = $"{under} under-replicated ranges, {active} active transfers";
+            return under == 0 && active == 0;
+        }, deadline, () => "not fully replicated: " + seen);
     }
 
     public async Task<JsonElement> ClusterAsync(Uri baseUrl)
