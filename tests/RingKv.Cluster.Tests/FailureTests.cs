@@ -177,3 +177,60 @@ public sealed class FailureTests
         }
     }
 }
+
+/// <summary>Sloppy quorum and hinted handoff (issue 4): a node that comes back within the grace period catches up from hints, with no transfer.</summary>
+public sealed class HintedHandoffTests
+{
+    [Fact]
+    public async Task NodeRestartedWithinTheGracePeriodCatchesUpFromHintsWithoutATransfer()
+    {
+        await using var cluster = await TestCluster.StartAsync(5, 3, "rocksdb", "--suspect-after", "2", "--eviction-grace", "30");
+        var away = cluster.Nodes[4];
+        await cluster.KillAsync(away);
+        await using var load = new WriteLoad(cluster, "hinted", maxWrites: 600);
+        // Writes go on while it is down: first failing over at runtime, then (once it is suspect) to fallbacks directly.
+        await Eventually.WaitUntilAsync(async () => (await cluster.MemberStatesAsync())[away.Id] == "suspect" && load.Acknowledged.Count >= 300,
+            TimeSpan.FromSeconds(60), () => $"{away.Id} not suspect or load short ({load.Acknowledged.Count})");
+        await load.StopAsync();
+        Assert.True(load.ErrorRate < 0.01, $"write error rate {load.ErrorRate:P2}");
+        var status = await cluster.ClusterAsync(cluster.CoordinatorUrl);
+        Assert.Contains(status.GetProperty("nodes").EnumerateArray(), n => n.GetProperty("pendingHints").GetInt64() > 0);
+
+        await cluster.StartNodeAsync(away);
+        var mine = new List<KeyValuePair<string, string>>();
+        foreach (var pair in load.Acknowledged)
+        {
+            if ((await cluster.LocateAsync(pair.Key)).Contains(away.Id))
+            {
+                mine.Add(pair);
+            }
+        }
+        Assert.NotEmpty(mine);
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            foreach (var (key, value) in mine)
+            {
+                if (await cluster.LocalValueAsync(away, key) != value)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }, TimeSpan.FromSeconds(30), () => $"{away.Id} did not receive its {mine.Count} keys from hints");
+        await Eventually.WaitUntilAsync(async () =>
+            (await cluster.ClusterAsync(cluster.CoordinatorUrl)).GetProperty("nodes").EnumerateArray().All(n => n.GetProperty("pendingHints").GetInt64() == 0),
+            TimeSpan.FromSeconds(30), () => "hints still pending after the owner came back");
+        var transfers = await cluster.Http.GetStringAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers"));
+        using var doc = JsonDocument.Parse(transfers);
+        Assert.Empty(doc.RootElement.GetProperty("transfers").EnumerateArray());
+        // Nothing is on a node it does not belong to: hints were kept apart from the fallbacks' own data.
+        foreach (var (key, _) in mine.Take(50))
+        {
+            var owners = await cluster.LocateAsync(key);
+            foreach (var node in cluster.Nodes.Where(n => !owners.Contains(n.Id)))
+            {
+                Assert.Null(await cluster.LocalAsync(node, key));
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@ using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Node.Replication;
 using RingKv.Storage;
+using RingKv.Storage.Hints;
 using RingKv.Storage.Memory;
 using RingKv.Storage.RocksDb;
 
@@ -56,6 +57,7 @@ public static class NodeHost
         });
 
         var engine = OpenEngine(options);
+        var hintStore = options.IsClustered ? OpenHintStore(options) : null;
         var metrics = new NodeMetrics();
         var view = new ClusterView();
         metrics.ObserveNode(engine.GetStats, () => view.Epoch);
@@ -70,6 +72,8 @@ public static class NodeHost
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InstrumentNames.MeterName).AddPrometheusExporter());
         if (options.IsClustered)
         {
+            builder.Services.AddSingleton(hintStore!);
+            builder.Services.AddHostedService<HintedHandoff>();
             builder.Services.AddSingleton<PeerClients>();
             builder.Services.AddSingleton<IKeyValueService, ReplicatedKeyValueService>();
             builder.Services.AddHostedService<MembershipAgent>();
@@ -86,7 +90,11 @@ public static class NodeHost
 
         var app = builder.Build();
         // The engine flushes and closes after Kestrel has drained in-flight requests.
-        app.Lifetime.ApplicationStopped.Register(() => engine.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            hintStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        });
         UseCommonPipeline(app, options.MaxKeyBytes);
         if (options.IsClustered)
         {
@@ -134,6 +142,12 @@ public static class NodeHost
             ? Problem.InvalidKey(context, KeyRules.Describe(KeyError.DotSegment, maxKeyBytes))
             : next(context));
     }
+
+    private static IHintStore OpenHintStore(NodeOptions options) => options.Engine switch
+    {
+        "memory" => HintStore.InMemory(HintStoreLimits.Default, TimeProvider.System),
+        _ => HintStore.Open(Path.GetFullPath(Path.Combine(options.DataDirectory, "hints")), HintStoreLimits.Default, TimeProvider.System),
+    };
 
     private static bool IsInternodePort(HttpContext context, NodeEndpoints endpoints) =>
         endpoints.Internode?.IPEndPoint is { } internode && context.Connection.LocalPort == internode.Port;

@@ -47,6 +47,12 @@ public sealed class NodeOptions
     /// <summary>How often the node reports to the coordinator. Default 1 s.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Sloppy quorum (default on): a write whose owner is down goes to the next live node as a hint
+    /// and counts towards W. Off: only live owners count (strict quorum; more 503s during failures).
+    /// </summary>
+    public bool SloppyQuorum { get; set; } = true;
+
     public bool IsClustered => Join is not null;
 
     public void Validate()

@@ -7,6 +7,7 @@ using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Storage;
+using RingKv.Storage.Hints;
 
 namespace RingKv.Node.Internode;
 
@@ -14,7 +15,7 @@ namespace RingKv.Node.Internode;
 /// The receiving side of the internode protocol: serves this node's own replica. Never forwards:
 /// the node that took the client request coordinates it.
 /// </summary>
-public sealed class InternodeService(IStorageEngine engine, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, PeerClients peers)
+public sealed class InternodeService(IStorageEngine engine, IHintStore hints, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, PeerClients peers)
     : Protocol.Internode.InternodeBase
 {
     private const int MaxListLimit = 1000;
@@ -26,18 +27,16 @@ public sealed class InternodeService(IStorageEngine engine, ClusterView view, Hy
         RequireMember();
         var reply = new WriteReply { Header = Header() };
         // All entries go to the engine at once, so they share one group commit rather than one each.
-        var writes = new Task<WriteResult>[request.Entries.Count];
+        var writes = new Task<int>[request.Entries.Count];
         for (var i = 0; i < writes.Length; i++)
         {
             var entry = request.Entries[i].ToEntry(options.MaxKeyBytes, options.MaxValueBytes)
                 ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "An entry has an invalid key, value or content type."));
             clock.TryObserve(entry.Version.Timestamp);
-            writes[i] = engine.WriteAsync(entry, WritePrecondition.None, context.CancellationToken).AsTask();
+            var hintOwner = i < request.HintOwners.Count ? request.HintOwners[i] : string.Empty;
+            writes[i] = hintOwner.Length == 0 ? ApplyAsync(entry, context.CancellationToken) : StoreHintAsync(hintOwner, entry, context.CancellationToken);
         }
-        foreach (var result in await Task.WhenAll(writes))
-        {
-            reply.Statuses.Add(result.Status == WriteStatus.Applied ? 0 : 1);
-        }
+        reply.Statuses.AddRange(await Task.WhenAll(writes));
         metrics.InternodeReceived("write", request.Entries.Count);
         return reply;
     }
@@ -184,6 +183,12 @@ public sealed class InternodeService(IStorageEngine engine, ClusterView view, Hy
         }
         return reply;
     }
+
+    private async Task<int> ApplyAsync(StoredEntry entry, CancellationToken cancellationToken) =>
+        (await engine.WriteAsync(entry, WritePrecondition.None, cancellationToken)).Status == WriteStatus.Applied ? 0 : 1;
+
+    private async Task<int> StoreHintAsync(string owner, StoredEntry entry, CancellationToken cancellationToken) =>
+        await hints.AddAsync(owner, entry, cancellationToken) ? 0 : 2;
 
     /// <summary>A node that is no longer in the map (evicted) must not count as a replica: its data may be stale.</summary>
     private void RequireMember()

@@ -50,7 +50,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
     {
         private readonly PeerClients _owner;
         private readonly GrpcChannel _channel;
-        private readonly CoalescingBatcher<Entry, int> _writes;
+        private readonly CoalescingBatcher<(Entry Entry, string HintOwner), int> _writes;
         private readonly CoalescingBatcher<string, ReadResult> _reads;
 
         public Peer(PeerClients owner, string url)
@@ -72,14 +72,17 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
                 MaxSendMessageSize = 512 * 1024 * 1024,
             });
             Client = new Protocol.Internode.InternodeClient(_channel);
-            _writes = new CoalescingBatcher<Entry, int>(SendWritesAsync, MaxBatch, MaxCallsInFlight);
+            _writes = new CoalescingBatcher<(Entry, string), int>(SendWritesAsync, MaxBatch, MaxCallsInFlight);
             _reads = new CoalescingBatcher<string, ReadResult>(SendReadsAsync, MaxBatch, MaxCallsInFlight);
         }
 
         public Protocol.Internode.InternodeClient Client { get; }
 
         /// <summary>Applies an entry on the peer; 0 applied, 1 stale (a newer version was kept).</summary>
-        public Task<int> WriteAsync(Entry entry) => _writes.SendAsync(entry);
+        public Task<int> WriteAsync(Entry entry) => _writes.SendAsync((entry, string.Empty));
+
+        /// <summary>Asks the peer to keep an entry as a hint for a down owner; 0 stored, 2 refused (its hint store is full).</summary>
+        public Task<int> WriteHintAsync(Entry entry, string owner) => _writes.SendAsync((entry, owner));
 
         public Task<ReadResult> ReadAsync(string key) => _reads.SendAsync(key);
 
@@ -90,10 +93,20 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
             _channel.Dispose();
         }
 
-        private async Task<IReadOnlyList<int>> SendWritesAsync(IReadOnlyList<Entry> entries)
+        private async Task<IReadOnlyList<int>> SendWritesAsync(IReadOnlyList<(Entry Entry, string HintOwner)> entries)
         {
             var request = new WriteRequest { Header = _owner.Header() };
-            request.Entries.AddRange(entries);
+            var hinted = false;
+            foreach (var (entry, hintOwner) in entries)
+            {
+                request.Entries.Add(entry);
+                request.HintOwners.Add(hintOwner);
+                hinted |= hintOwner.Length > 0;
+            }
+            if (!hinted)
+            {
+                request.HintOwners.Clear();
+            }
             var reply = await Client.WriteAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout);
             _owner.Observe(reply.Header);
             _owner.Sent("write", entries.Count);

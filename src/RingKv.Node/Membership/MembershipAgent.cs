@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using RingKv.Core.Cluster;
 using RingKv.Node.Hosting;
 using RingKv.Storage;
+using RingKv.Storage.Hints;
 
 namespace RingKv.Node.Membership;
 
@@ -19,6 +20,7 @@ public sealed partial class MembershipAgent(
     NodeEndpoints endpoints,
     ClusterView view,
     IStorageEngine engine,
+    IHintStore hints,
     IHostApplicationLifetime lifetime,
     ILogger<MembershipAgent> logger) : BackgroundService
 {
@@ -106,7 +108,7 @@ public sealed partial class MembershipAgent(
         while (await TickAsync(timer, stoppingToken))
         {
             var stats = engine.GetStats();
-            var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: 0, Transfers: 0);
+            var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0);
             try
             {
                 using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);

@@ -8,6 +8,7 @@ using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Storage;
+using RingKv.Storage.Hints;
 
 namespace RingKv.Node.Replication;
 
@@ -19,6 +20,7 @@ namespace RingKv.Node.Replication;
 /// </summary>
 public sealed partial class ReplicatedKeyValueService(
     IStorageEngine local,
+    IHintStore hints,
     ClusterView view,
     PeerClients peers,
     HybridLogicalClock clock,
@@ -65,9 +67,9 @@ public sealed partial class ReplicatedKeyValueService(
                 return new WriteResult(WriteStatus.PreconditionFailed, current?.Version ?? default);
             }
         }
-        var replicas = Replicas(map, entry.Token);
-        var required = Math.Min(writeQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), replicas.Count);
-        var calls = replicas.Select(replica => WriteReplicaAsync(replica, entry, "write")).ToList();
+        var replicas = WriteTargets(map, entry.Token);
+        var required = Math.Min(writeQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), Math.Max(1, map.Ring.NodeCount));
+        var calls = replicas.Select(replica => WriteReplicaAsync(map, replica, entry, "write")).ToList();
         var (acks, acknowledged) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken);
         if (acks is null)
         {
@@ -138,10 +140,63 @@ public sealed partial class ReplicatedKeyValueService(
         }
     }
 
-    private async Task<ReplicaAnswer?> WriteReplicaAsync(ReplicaTarget replica, StoredEntry entry, string operation)
+    /// <summary>
+    /// The nodes a write goes to. With sloppy quorum (the default), an owner that is not up is
+    /// replaced by the next distinct live node clockwise, which keeps the entry as a hint naming the
+    /// owner and hands it off when the owner is up again (Dynamo §4.6); the hinted copy counts
+    /// towards W. Without it, only live owners are written and W may not be reachable.
+    /// </summary>
+    private List<ReplicaTarget> WriteTargets(ClusterMap map, ulong token)
+    {
+        var unavailable = map.Members.Where(m => m.State != MemberState.Up).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        if (unavailable.Count == 0)
+        {
+            return Replicas(map, token);
+        }
+        var targets = new List<ReplicaTarget>(map.ReplicationFactor);
+        foreach (var entry in map.Ring.PreferenceList(token, map.ReplicationFactor, unavailable))
+        {
+            if (entry.IsFallback && !options.SloppyQuorum)
+            {
+                continue;
+            }
+            var member = map.FindMember(entry.NodeId);
+            targets.Add(new ReplicaTarget(entry.NodeId, member?.InternodeUrl ?? string.Empty, entry.NodeId == view.SelfId, member?.State ?? MemberState.Dead, entry.StandsInFor));
+        }
+        return targets;
+    }
+
+    private async Task<ReplicaAnswer?> WriteReplicaAsync(ClusterMap map, ReplicaTarget replica, StoredEntry entry, string operation)
+    {
+        var answer = await TryWriteAsync(replica, entry, operation);
+        if (answer is not null || replica.IsSelf || replica.StandsInFor is not null || !options.SloppyQuorum)
+        {
+            return answer;
+        }
+        // The owner looked up but did not answer (it just died, or is paused): keep the copy as a
+        // hint on the next live node, so the write still has its replicas' worth of copies.
+        var unavailable = map.Members.Where(m => m.State != MemberState.Up).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        unavailable.Add(replica.NodeId);
+        var fallback = map.Ring.PreferenceList(entry.Token, map.ReplicationFactor, unavailable).FirstOrDefault(e => e.StandsInFor == replica.NodeId);
+        if (fallback.NodeId is null || map.FindMember(fallback.NodeId) is not { } member)
+        {
+            return null;
+        }
+        return await TryWriteAsync(new ReplicaTarget(member.Id, member.InternodeUrl, member.Id == view.SelfId, member.State, replica.NodeId), entry, operation);
+    }
+
+    private async Task<ReplicaAnswer?> TryWriteAsync(ReplicaTarget replica, StoredEntry entry, string operation)
     {
         try
         {
+            if (replica.StandsInFor is { } owner)
+            {
+                var stored = replica.IsSelf
+                    ? await hints.AddAsync(owner, entry)
+                    : await peers.For(replica.InternodeUrl).WriteHintAsync(entry.ToMessage(), owner) == 0;
+                metrics.ReplicaResponse(operation, stored ? "hinted" : "hint-refused");
+                return stored ? new ReplicaAnswer(replica, entry) : null;
+            }
             if (replica.IsSelf)
             {
                 await local.WriteAsync(entry, WritePrecondition.None);
@@ -175,7 +230,7 @@ public sealed partial class ReplicatedKeyValueService(
                 if (answer.Entry is null || answer.Entry.Version < newest.Version)
                 {
                     metrics.ReadRepair();
-                    await WriteReplicaAsync(answer.Replica, newest, "read-repair");
+                    await TryWriteAsync(answer.Replica, newest, "read-repair");
                 }
             }
         }
