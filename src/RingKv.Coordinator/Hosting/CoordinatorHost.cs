@@ -10,8 +10,8 @@ using RingKv.Coordinator.Gateway;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
 using RingKv.Coordinator.Transfers;
-using RingKv.Core.Membership;
 using RingKv.Core.Keys;
+using RingKv.Core.Membership;
 using RingKv.Node.Hosting;
 using RingKv.Node.Observability;
 
