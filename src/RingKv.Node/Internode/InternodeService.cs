@@ -15,7 +15,7 @@ namespace RingKv.Node.Internode;
 /// The receiving side of the internode protocol: serves this node's own replica. Never forwards:
 /// the node that took the client request coordinates it.
 /// </summary>
-public sealed class InternodeService(IStorageEngine engine, IHintStore hints, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, PeerClients peers)
+public sealed partial class InternodeService(IStorageEngine engine, IHintStore hints, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, PeerClients peers)
     : Protocol.Internode.InternodeBase
 {
     private const int MaxListLimit = 1000;
