@@ -30,7 +30,25 @@ public sealed record KeyReplica(string Id, string? ClientUrl, string? State);
 /// <summary><c>POST /v1/cluster/nodes</c>: the node that was started and admitted.</summary>
 public sealed record AddedNode(string Id, string ClientUrl, string InternodeUrl, string State);
 
+/// <summary><c>GET /v1/cluster/transfers</c>.</summary>
+public sealed record TransferList(IReadOnlyList<TransferInfo> Transfers);
+
+/// <summary>One data transfer of a membership change: where it goes, how far it got.</summary>
+public sealed record TransferInfo(
+    string Id,
+    string State,
+    string Reason,
+    string Destination,
+    IReadOnlyList<string> Sources,
+    int RangesTotal,
+    int RangesDone,
+    long Keys,
+    long Bytes,
+    double KeysPerSecond,
+    string? Error);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(TransferList))]
 [JsonSerializable(typeof(ClusterStatus))]
 [JsonSerializable(typeof(KeyLocation))]
 [JsonSerializable(typeof(AddedNode))]

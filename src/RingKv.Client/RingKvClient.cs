@@ -192,6 +192,25 @@ public sealed class RingKvClient : IDisposable
         return JsonSerializer.Deserialize(body, ClientJsonContext.Default.AddedNode) ?? throw new JsonException("Empty answer to POST /v1/cluster/nodes.");
     }
 
+    /// <summary>Data transfers, running and recently finished (<c>GET /v1/cluster/transfers</c>).</summary>
+    public Task<TransferList> GetTransfersAsync(CancellationToken cancellationToken = default) =>
+        GetJsonAsync("/v1/cluster/transfers", ClientJsonContext.Default.TransferList, cancellationToken);
+
+    /// <summary>Decommissions a live node, or with <paramref name="force"/> removes a dead one (<c>DELETE /v1/cluster/nodes/{id}</c>).</summary>
+    public Task RemoveNodeAsync(string id, bool force = false, CancellationToken cancellationToken = default) =>
+        DeleteAsync("/v1/cluster/nodes/" + Uri.EscapeDataString(id) + (force ? "?force=true" : string.Empty), cancellationToken);
+
+    /// <summary>Cancels a transfer, rolling its membership change back (<c>DELETE /v1/cluster/transfers/{id}</c>).</summary>
+    public Task CancelTransferAsync(string id, CancellationToken cancellationToken = default) =>
+        DeleteAsync("/v1/cluster/transfers/" + Uri.EscapeDataString(id), cancellationToken);
+
+    private async Task DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, new Uri(_root + path, in VerbatimPath));
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await ThrowIfErrorAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<T> GetJsonAsync<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_root + path, in VerbatimPath));

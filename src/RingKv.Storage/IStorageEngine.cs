@@ -30,4 +30,10 @@ public interface IStorageEngine : IAsyncDisposable
     /// eviction, whose old data must not come back as if nothing happened.
     /// </summary>
     ValueTask DeleteAllAsync();
+
+    /// <summary>
+    /// Removes every entry whose token lies in [<paramref name="firstToken"/>, <paramref name="lastToken"/>]:
+    /// a node that no longer replicates a range drops it after the membership change.
+    /// </summary>
+    ValueTask DeleteTokensAsync(ulong firstToken, ulong lastToken);
 }

@@ -229,6 +229,23 @@ public abstract class EngineContract
     }
 
     [Fact]
+    public async Task DeleteTokensRemovesExactlyTheEntriesOfThatTokenRange()
+    {
+        await using var engine = await OpenAsync();
+        var keys = Enumerable.Range(0, 200).Select(i => "range-" + i).ToList();
+        foreach (var key in keys)
+        {
+            await engine.WriteAsync(Entry(key, "v", 5), WritePrecondition.None);
+        }
+        var all = engine.Scan(ScanPosition.Start).ToList();
+        var first = all[40].Token;
+        var last = all[120].Token;
+        await engine.DeleteTokensAsync(first, last);
+        var left = engine.Scan(ScanPosition.Start).Select(e => e.Key).ToList();
+        Assert.Equal(all.Where(e => e.Token < first || e.Token > last).Select(e => e.Key), left);
+    }
+
+    [Fact]
     public async Task StatsCountStoredEntries()
     {
         await using var engine = await OpenAsync();

@@ -41,10 +41,12 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<int> TransferRate { get; } = new("--transfer-rate") { Description = "Entries per second a transfer may copy per range (0: unlimited).", DefaultValueFactory = _ => defaults.TransferRateLimit, HelpName = "N" };
 
+    public Option<double> ReleaseGrace { get; } = new("--release-grace") { Description = "Seconds old owners keep ranges they no longer own after a membership change, before dropping them.", DefaultValueFactory = _ => defaults.ReleaseGracePeriod.TotalSeconds, HelpName = "SECONDS" };
+
     public void AddTo(Command command)
     {
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
-        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate })
+        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace })
         {
             command.Options.Add(option);
         }
@@ -60,5 +62,6 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         SuspectAfter = TimeSpan.FromSeconds(parseResult.GetValue(SuspectAfter)),
         EvictionGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(EvictionGrace)),
         TransferRateLimit = parseResult.GetValue(TransferRate),
+        ReleaseGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(ReleaseGrace)),
     };
 }

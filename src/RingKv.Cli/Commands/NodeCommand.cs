@@ -57,6 +57,7 @@ public static class NodeCommand
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });
         command.Subcommands.Add(NodeAddCommand.Create());
+        command.Subcommands.Add(NodeRemoveCommand.Create());
         return command;
     }
 }

@@ -17,6 +17,10 @@ public static class StatusCommand
             {
                 var status = await client.GetClusterAsync(ct);
                 await Console.Out.WriteAsync(Render(status));
+                if (status.Source == "coordinator")
+                {
+                    await Console.Out.WriteAsync(RenderTransfers(await client.GetTransfersAsync(ct)));
+                }
                 return ExitCodes.Success;
             }, cancellationToken));
         return command;
@@ -41,6 +45,27 @@ public static class StatusCommand
             var heartbeat = node.LastHeartbeatAgeMs is { } age ? (age / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Active transfers with a progress bar, then the last few finished ones.</summary>
+    public static string RenderTransfers(TransferList list)
+    {
+        var text = new System.Text.StringBuilder();
+        var shown = list.Transfers.Where(t => t.State is "pending" or "running").Concat(list.Transfers.Where(t => t.State is not ("pending" or "running")).TakeLast(5)).ToList();
+        if (shown.Count == 0)
+        {
+            return string.Empty;
+        }
+        text.AppendLine();
+        text.AppendLine("TRANSFERS");
+        foreach (var transfer in shown)
+        {
+            var done = transfer.RangesTotal == 0 ? 1.0 : (double)transfer.RangesDone / transfer.RangesTotal;
+            var filled = (int)Math.Round(done * 20);
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"{transfer.Id,-5} {transfer.State,-9} [{new string('#', filled)}{new string('.', 20 - filled)}] {done * 100,5:0.0}%  {transfer.RangesDone}/{transfer.RangesTotal} ranges  {transfer.Keys} keys  {FormatBytes(transfer.Bytes)}  {transfer.KeysPerSecond:0} keys/s  -> {transfer.Destination}  ({transfer.Reason}){(transfer.Error is null ? "" : "  " + transfer.Error)}");
         }
         return text.ToString();
     }

@@ -3,12 +3,14 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using RingKv.Coordinator.Changes;
 using RingKv.Coordinator.Gateway;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
 using RingKv.Coordinator.Transfers;
 using RingKv.Core.Cluster;
 using RingKv.Core.Keys;
+using RingKv.Core.Transfers;
 using RingKv.Node.Api;
 using RingKv.Node.Membership;
 
@@ -73,7 +75,59 @@ public static class CoordinatorEndpoints
                 CoordinatorJsonContext.Default.LaunchedNode, cancellationToken: context.RequestAborted);
         });
 
-        routes.MapPost("/internal/v1/join", async (HttpContext context, MembershipService membership) =>
+        routes.MapDelete("/v1/cluster/nodes/{id}", async (HttpContext context, string id, MembershipService membership, MembershipChanges changes, TransferManager transfers) =>
+        {
+            var map = membership.Map;
+            if (map.FindMember(id) is not { } member)
+            {
+                await Problem.WriteAsync(context, 404, "no-such-node", "No such node", $"{id} is not a member. GET /v1/cluster lists the members.");
+                return;
+            }
+            var force = context.Request.Query.TryGetValue("force", out var forceText) && forceText == "true";
+            var liveAfter = map.Members.Count(m => m.State == MemberState.Up && m.Id != id);
+            if (liveAfter < map.ReplicationFactor)
+            {
+                await Problem.WriteAsync(context, 409, "below-replication-factor", "Removing this node is refused",
+                    $"Removing {id} would leave {liveAfter} live nodes for a replication factor of {map.ReplicationFactor}. Add a node first (./ringkv node add).");
+                return;
+            }
+            if (member.State is MemberState.Dead or MemberState.Suspect)
+            {
+                if (!force)
+                {
+                    await Problem.WriteAsync(context, 409, "node-not-live", "The node is not live",
+                        $"{id} is {member.State.ToString().ToLowerInvariant()}: it cannot hand its ranges over. Remove it with ?force=true (./ringkv node remove {id} --force): its copies are rebuilt from the surviving replicas.");
+                    return;
+                }
+                var (before, after) = membership.Evict(id, "removed by an operator (--force)");
+                var unavailable = after.Members.Where(m => m.State != MemberState.Up).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+                unavailable.Add(id);
+                transfers.Start(TransferPlanner.Plan(before.Ring, after.Ring, after.ReplicationFactor, unavailable), "re-replication after removing " + id);
+                context.Response.StatusCode = 202;
+                return;
+            }
+            var change = changes.Enqueue(ChangeKind.Decommission, id);
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new ChangeAccepted(change.Id, "decommission", id), CoordinatorJsonContext.Default.ChangeAccepted, cancellationToken: context.RequestAborted);
+        });
+
+        routes.MapDelete("/v1/cluster/transfers/{id}", async (HttpContext context, string id, MembershipChanges changes, TransferManager transfers) =>
+        {
+            if (transfers.Find(id) is null)
+            {
+                await Problem.WriteAsync(context, 404, "no-such-transfer", "No such transfer", $"{id} is not a known transfer. GET /v1/cluster/transfers lists them.");
+                return;
+            }
+            if (!changes.CancelByTransfer(id))
+            {
+                await Problem.WriteAsync(context, 409, "transfer-not-cancellable", "The transfer cannot be cancelled",
+                    $"{id} already finished, or belongs to re-replication after a failure (which only stops when the copies are back).");
+                return;
+            }
+            context.Response.StatusCode = 202;
+        });
+
+        routes.MapPost("/internal/v1/join", async (HttpContext context, MembershipService membership, MembershipChanges changes) =>
         {
             var request = await ReadJsonAsync(context, ControlPlaneJsonContext.Default.JoinRequest);
             if (request is null || !Uri.TryCreate(request.ClientUrl, UriKind.Absolute, out _) || !Uri.TryCreate(request.InternodeUrl, UriKind.Absolute, out _))
@@ -81,11 +135,15 @@ public static class CoordinatorEndpoints
                 await Problem.WriteAsync(context, 400, "invalid-join", "The join request is not valid", "Send {\"id\", \"clientUrl\", \"internodeUrl\", \"processId\"} as JSON with absolute URLs.");
                 return;
             }
-            if (membership.Admit(request) is not { } reply)
+            if (membership.Admit(request, out var startedJoining) is not { } reply)
             {
                 await Problem.WriteAsync(context, 409, JoinReply.EvictedProblemType, "This member was evicted",
                     $"Member {request.Id} was evicted from the ring. Drop its data and join again without an id: it will be admitted as a new member and receive its ranges by transfer.");
                 return;
+            }
+            if (startedJoining)
+            {
+                changes.Enqueue(ChangeKind.Join, reply.Id);
             }
             await context.Response.WriteAsJsonAsync(reply, ControlPlaneJsonContext.Default.JoinReply, cancellationToken: context.RequestAborted);
         });
@@ -202,8 +260,11 @@ public static class CoordinatorEndpoints
     }
 }
 
+public sealed record ChangeAccepted(string Change, string Kind, string Node);
+
 public sealed record LaunchedNode(string Id, uint Number, string ClientUrl, string InternodeUrl, string State);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(LaunchedNode))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ChangeAccepted))]
 public sealed partial class CoordinatorJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using RingKv.Coordinator.Api;
+using RingKv.Coordinator.Changes;
 using RingKv.Coordinator.Gateway;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
@@ -61,6 +62,8 @@ public static class CoordinatorHost
             services.GetRequiredService<ILogger<TransferManager>>())
         { RateLimit = options.TransferRateLimit });
         builder.Services.AddHostedService<FailureMonitor>();
+        builder.Services.AddSingleton<MembershipChanges>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<MembershipChanges>());
         builder.Services.AddSingleton(services => new GatewayProxy(services.GetRequiredService<MembershipService>(), nodeLimits.MaxKeyBytes, nodeLimits.MaxValueBytes));
         var metrics = new NodeMetrics();
         builder.Services.AddSingleton(metrics);

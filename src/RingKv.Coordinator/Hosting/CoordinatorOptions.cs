@@ -38,8 +38,12 @@ public sealed class CoordinatorOptions
     /// <summary>Entries per second a transfer may apply per range pull, so foreground latency holds. Default 50,000.</summary>
     public int TransferRateLimit { get; set; } = 50_000;
 
+    /// <summary>How long old owners keep ranges they no longer own after a membership change, before dropping them. Default 30 s.</summary>
+    public TimeSpan ReleaseGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
     public void Validate()
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(ReleaseGracePeriod, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SuspectAfter, TimeSpan.Zero);
         if (EvictionGracePeriod <= SuspectAfter)
         {

@@ -97,6 +97,30 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
         }
     }
 
+    /// <summary>Stops a node this coordinator started (SIGTERM, then SIGKILL after a grace period); nothing for others.</summary>
+    public async Task StopAsync(string id)
+    {
+        if (!_processes.TryRemove(id, out var process))
+        {
+            return;
+        }
+        if (!process.HasExited)
+        {
+            UnixSignals.Send(process.Id, UnixSignals.SigTerm);
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                LogKilled(logger, id);
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        process.Dispose();
+    }
+
     /// <summary>SIGTERM to every launched node, then SIGKILL to any still running after the grace period.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -71,8 +71,12 @@ public sealed partial class MembershipService
     /// Admits a node, or re-admits a restarted member (its URLs may have changed). Null when the node
     /// asks as an evicted member: it must wipe its data and ask again without an id.
     /// </summary>
-    public JoinReply? Admit(JoinRequest request)
+    public JoinReply? Admit(JoinRequest request) => Admit(request, out _);
+
+    /// <param name="startedJoining">True when a new member was admitted as <c>joining</c>: its ranges must be transferred before it owns them.</param>
+    public JoinReply? Admit(JoinRequest request, out bool startedJoining)
     {
+        startedJoining = false;
         lock (_changeLock)
         {
             var map = _map;
@@ -96,8 +100,13 @@ public sealed partial class MembershipService
             var newId = request.Id is { } wanted && IsValidId(wanted) && map.FindMember(wanted) is null
                 ? wanted
                 : "n" + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var tokens = _allocator.AllocateTokens(map.Ring, newId);
-            var member = new ClusterMember(newId, number, request.ClientUrl, request.InternodeUrl, MemberState.Up, tokens);
+            // Tokens are chosen against the ring as it will be (joining members included, leaving
+            // ones out), so members joining one after another never pick overlapping tokens.
+            var tokens = _allocator.AllocateTokens(map.FutureRing, newId);
+            // The first member owns the empty ring at once; later ones join in stages: they own their
+            // ranges only after those were transferred and verified (MembershipChanges).
+            startedJoining = !map.Ring.IsEmpty;
+            var member = new ClusterMember(newId, number, request.ClientUrl, request.InternodeUrl, startedJoining ? MemberState.Joining : MemberState.Up, tokens);
             Publish(map.WithMember(member));
             _health.RecordProcess(newId, request.ProcessId);
             _detector.Heartbeat(newId, _time.GetUtcNow());
@@ -140,6 +149,42 @@ public sealed partial class MembershipService
             {
                 Publish(new ClusterMap(_map.Epoch + 1, map.ReplicationFactor, map.Members, map.HighestMemberNumber));
             }
+        }
+    }
+
+    /// <summary>Sets one member's state (a staged join or decommission moving on, or rolling back).</summary>
+    public ClusterMap SetState(string id, MemberState state, string reason)
+    {
+        lock (_changeLock)
+        {
+            if (_map.FindMember(id) is not { } member || member.State == state)
+            {
+                return _map;
+            }
+            Publish(_map.WithState(id, state));
+            Record(new MemberTransition(id, member.State, state, _time.GetUtcNow(), reason));
+            return _map;
+        }
+    }
+
+    /// <summary>
+    /// Removes a member that left (decommissioned, or a join rolled back). Its id is remembered like
+    /// an evicted one: a process coming back under it joins as a new, empty member.
+    /// </summary>
+    public ClusterMap Remove(string id, string reason)
+    {
+        lock (_changeLock)
+        {
+            if (_map.FindMember(id) is not { } member)
+            {
+                return _map;
+            }
+            _evicted.Add(id);
+            Publish(_map.WithoutMember(id));
+            _health.Forget(id);
+            _detector.Forget(id);
+            Record(new MemberTransition(id, member.State, member.State, _time.GetUtcNow(), "removed: " + reason));
+            return _map;
         }
     }
 

@@ -50,13 +50,13 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
     public bool AnyActive => _transfers.Values.Any(t => t.IsActive);
 
     /// <summary>Queues every transfer of a plan; they run one at a time, in order.</summary>
-    public IReadOnlyList<TransferStatus> Start(TransferPlan plan, string reason)
+    public IReadOnlyList<TransferStatus> Start(TransferPlan plan, string reason, string? changeId = null)
     {
         var started = new List<TransferStatus>();
         foreach (var transfer in plan.Transfers)
         {
             var id = "t" + Interlocked.Increment(ref _sequence).ToString(CultureInfo.InvariantCulture);
-            var status = new TransferStatus(id, reason, transfer, time.GetUtcNow());
+            var status = new TransferStatus(id, reason, transfer, time.GetUtcNow()) { ChangeId = changeId };
             _transfers[id] = status;
             started.Add(status);
             _ = RunAsync(status);
@@ -67,6 +67,8 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         }
         return started;
     }
+
+    public TransferStatus? Find(string id) => _transfers.GetValueOrDefault(id);
 
     public async ValueTask DisposeAsync()
     {
@@ -84,12 +86,24 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         {
             return;
         }
+        if (status.CancelRequested)
+        {
+            status.Finish(TransferState.Cancelled, time.GetUtcNow());
+            _oneAtATime.Release();
+            return;
+        }
         try
         {
             status.Start(time.GetUtcNow());
             LogStarted(logger, status.Id, status.Transfer.Destination, status.RangesTotal, status.Reason);
             foreach (var range in status.Transfer.Ranges)
             {
+                if (status.CancelRequested)
+                {
+                    status.Finish(TransferState.Cancelled, time.GetUtcNow());
+                    LogCancelled(logger, status.Id);
+                    return;
+                }
                 var error = await PullRangeAsync(status, range);
                 if (error is not null)
                 {
@@ -165,6 +179,9 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transfer {Id} done: {Keys} keys, {Bytes} bytes, {Rate:0} keys/s")]
     private static partial void LogDone(ILogger logger, string id, long keys, long bytes, double rate);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transfer {Id} cancelled")]
+    private static partial void LogCancelled(ILogger logger, string id);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Transfer {Id} failed: {Error}")]
     private static partial void LogFailed(ILogger logger, string id, string error);

@@ -15,6 +15,8 @@ public enum TransferState
 public sealed class TransferStatus(string id, string reason, Transfer transfer, DateTimeOffset createdAt)
 {
     private readonly object _gate = new();
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _cancelRequested;
 
     public string Id { get; } = id;
 
@@ -44,6 +46,16 @@ public sealed class TransferStatus(string id, string reason, Transfer transfer, 
 
     public bool IsActive => State is TransferState.Pending or TransferState.Running;
 
+    /// <summary>The membership change this transfer belongs to, if any.</summary>
+    public string? ChangeId { get; init; }
+
+    /// <summary>Completes when the transfer is done, failed or cancelled.</summary>
+    public Task Finished => _finished.Task;
+
+    public bool CancelRequested => _cancelRequested;
+
+    public void RequestCancel() => _cancelRequested = true;
+
     public void Start(DateTimeOffset now)
     {
         lock (_gate)
@@ -72,6 +84,7 @@ public sealed class TransferStatus(string id, string reason, Transfer transfer, 
             FinishedAt = now;
             Error = error;
         }
+        _finished.TrySetResult();
     }
 
     /// <summary>Keys per second since the start.</summary>

@@ -190,6 +190,41 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
     private async Task<int> StoreHintAsync(string owner, StoredEntry entry, CancellationToken cancellationToken) =>
         await hints.AddAsync(owner, entry, cancellationToken) ? 0 : 2;
 
+    /// <summary>
+    /// Drops a range this node no longer replicates. Only ranges its current map gives to others
+    /// are dropped: a late or replayed request can never delete data the node still owns.
+    /// </summary>
+    public override async Task<DropRangeReply> DropRange(DropRangeRequest request, ServerCallContext context)
+    {
+        Observe(request.Header);
+        var range = new TokenRange(request.Start, request.End);
+        if (view.Map is { } map && view.SelfId is { } self && map.FindMember(self) is not null)
+        {
+            var probe = range.IsFull ? 0 : range.Start + 1;
+            if (map.Ring.PreferenceList(probe, map.ReplicationFactor).Contains(self) || map.FutureRing.PreferenceList(probe, map.ReplicationFactor).Contains(self))
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{self} still replicates {range} at epoch {map.Epoch}."));
+            }
+        }
+        if (range.IsFull)
+        {
+            await engine.DeleteTokensAsync(0, ulong.MaxValue);
+        }
+        else if (range.Wraps)
+        {
+            if (range.Start != ulong.MaxValue)
+            {
+                await engine.DeleteTokensAsync(range.Start + 1, ulong.MaxValue);
+            }
+            await engine.DeleteTokensAsync(0, range.End);
+        }
+        else
+        {
+            await engine.DeleteTokensAsync(range.Start + 1, range.End);
+        }
+        return new DropRangeReply { Header = Header() };
+    }
+
     /// <summary>A node that is no longer in the map (evicted) must not count as a replica: its data may be stale.</summary>
     private void RequireMember()
     {

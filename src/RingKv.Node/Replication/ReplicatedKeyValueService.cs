@@ -69,6 +69,12 @@ public sealed partial class ReplicatedKeyValueService(
         }
         var replicas = WriteTargets(map, entry.Token);
         var required = Math.Min(writeQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), Math.Max(1, map.Ring.NodeCount));
+        // While members join or leave, the key's future owners get the write too and must
+        // acknowledge it (Cassandra's pending endpoints): a write that lands mid-transfer is never
+        // missed by the node that will own the key.
+        var pending = PendingTargets(map, entry.Token, replicas);
+        required += pending.Count;
+        replicas.AddRange(pending);
         var calls = replicas.Select(replica => WriteReplicaAsync(map, replica, entry, "write")).ToList();
         var (acks, acknowledged) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken);
         if (acks is null)
@@ -164,6 +170,24 @@ public sealed partial class ReplicatedKeyValueService(
             targets.Add(new ReplicaTarget(entry.NodeId, member?.InternodeUrl ?? string.Empty, entry.NodeId == view.SelfId, member?.State ?? MemberState.Dead, entry.StandsInFor));
         }
         return targets;
+    }
+
+    private List<ReplicaTarget> PendingTargets(ClusterMap map, ulong token, List<ReplicaTarget> current)
+    {
+        if (!map.Members.Any(m => m.State is MemberState.Joining or MemberState.Leaving))
+        {
+            return [];
+        }
+        var pending = new List<ReplicaTarget>();
+        foreach (var id in map.FutureRing.PreferenceList(token, map.ReplicationFactor))
+        {
+            if (current.Exists(r => r.NodeId == id) || map.FindMember(id) is not { State: MemberState.Joining or MemberState.Up } member)
+            {
+                continue;
+            }
+            pending.Add(new ReplicaTarget(id, member.InternodeUrl, id == view.SelfId, member.State));
+        }
+        return pending;
     }
 
     private async Task<ReplicaAnswer?> WriteReplicaAsync(ClusterMap map, ReplicaTarget replica, StoredEntry entry, string operation)

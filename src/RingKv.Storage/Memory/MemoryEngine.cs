@@ -93,6 +93,18 @@ public sealed class MemoryEngine(TimeProvider time) : IStorageEngine
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask DeleteTokensAsync(ulong firstToken, ulong lastToken)
+    {
+        foreach (var (key, entry) in _entries)
+        {
+            if (entry.Token >= firstToken && entry.Token <= lastToken && _entries.TryRemove(new KeyValuePair<string, StoredEntry>(key, entry)))
+            {
+                Interlocked.Add(ref _bytes, -SizeOf(entry));
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private static long SizeOf(StoredEntry entry) => (entry.Key.Length * 2) + entry.Value.Length;

@@ -24,7 +24,6 @@ namespace RingKv.Storage.RocksDb;
 public sealed class RocksDbEngine : IStorageEngine
 {
     private const int MaxBatchWrites = 512;
-    private static readonly byte[] AfterLastKey = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
 
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _writeOptions;
@@ -81,11 +80,13 @@ public sealed class RocksDbEngine : IStorageEngine
         return new ValueTask<WriteResult>(pending.Completion.Task);
     }
 
-    public ValueTask DeleteAllAsync()
+    public ValueTask DeleteAllAsync() => DeleteTokensAsync(0, ulong.MaxValue);
+
+    public ValueTask DeleteTokensAsync(ulong firstToken, ulong lastToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         // Through the committer, so it is ordered with the writes around it.
-        var pending = PendingWrite.DeleteAll();
+        var pending = PendingWrite.DeleteTokens(firstToken, lastToken);
         if (!_writes.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(RocksDbEngine));
@@ -154,6 +155,8 @@ public sealed class RocksDbEngine : IStorageEngine
         var results = new WriteResult[_maxBatch];
         // Entries written earlier in the same batch: a later write of the same key must see them.
         var written = new Dictionary<string, StoredEntry>(StringComparer.Ordinal);
+        // Token ranges deleted earlier in the batch: the database still shows their old entries.
+        var deletedRanges = new List<(ulong First, ulong Last)>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
@@ -162,7 +165,7 @@ public sealed class RocksDbEngine : IStorageEngine
             {
                 batch.Add(next);
             }
-            var deletedAll = false;
+            deletedRanges.Clear();
             try
             {
                 using var writeBatch = new WriteBatch();
@@ -170,17 +173,24 @@ public sealed class RocksDbEngine : IStorageEngine
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var write = batch[i];
-                    if (write.IsDeleteAll)
+                    if (write.DeletesTokens is var (first, last))
                     {
-                        // Keys are an 8-byte token then UTF-8, which never contains 0xFF: nine 0xFF bytes end the key space.
-                        writeBatch.DeleteRange(new byte[EntryCodec.TokenBytes], EntryCodec.TokenBytes, AfterLastKey, (ulong)AfterLastKey.Length, null);
-                        written.Clear();
-                        deletedAll = true;
+                        // Keys are an 8-byte token then UTF-8, which never contains 0xFF: the last token
+                        // followed by one 0xFF byte is past every key of that token.
+                        var from = EntryCodec.EncodePosition(ScanPosition.AtToken(first));
+                        var to = EntryCodec.EncodePosition(new ScanPosition(last, [0xFF]));
+                        writeBatch.DeleteRange(from, (ulong)from.Length, to, (ulong)to.Length, null);
+                        foreach (var key in written.Keys.Where(k => written[k].Token >= first && written[k].Token <= last).ToList())
+                        {
+                            written.Remove(key);
+                        }
+                        deletedRanges.Add((first, last));
                         results[i] = default;
                         continue;
                     }
                     var current = written.TryGetValue(write.Entry.Key, out var earlier) ? EntryHeader.Of(earlier)
-                        : deletedAll ? null : _db.Get(write.DbKey, HeaderDeserializer.Instance);
+                        : deletedRanges.Exists(r => write.Entry.Token >= r.First && write.Entry.Token <= r.Last) ? null
+                        : _db.Get(write.DbKey, HeaderDeserializer.Instance);
                     results[i] = Decide(write, current, nowMs);
                     if (results[i].Status == WriteStatus.Applied)
                     {
@@ -271,9 +281,11 @@ public sealed class RocksDbEngine : IStorageEngine
 
     private sealed class PendingWrite(StoredEntry entry, WritePrecondition precondition, byte[] dbKey, byte[] dbValue)
     {
-        public static PendingWrite DeleteAll() => new(StoredEntry.Tombstone(string.Empty, 0, default), default, [], []) { IsDeleteAll = true };
+        public static PendingWrite DeleteTokens(ulong first, ulong last) =>
+            new(StoredEntry.Tombstone(string.Empty, 0, default), default, [], []) { DeletesTokens = (first, last) };
 
-        public bool IsDeleteAll { get; private init; }
+        /// <summary>Not a write: a deletion of every entry with a token in this range.</summary>
+        public (ulong First, ulong Last)? DeletesTokens { get; private init; }
 
         public StoredEntry Entry { get; } = entry;
         public WritePrecondition Precondition { get; } = precondition;

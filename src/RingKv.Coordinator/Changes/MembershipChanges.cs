@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RingKv.Coordinator.Hosting;
+using RingKv.Coordinator.Launching;
+using RingKv.Coordinator.Membership;
+using RingKv.Coordinator.Transfers;
+using RingKv.Core.Cluster;
+using RingKv.Core.Transfers;
+using RingKv.Node.Internode.Protocol;
+
+namespace RingKv.Coordinator.Changes;
+
+/// <summary>
+/// Staged joins and decommissions (issue 5), serialized: one change at a time, the rest queued.
+/// <list type="number">
+/// <item>Join: the new member is <c>joining</c>; writes for its future ranges reach it as well as
+/// the current owners (the write path adds the future preference list's extra members); its ranges
+/// stream from current replicas and are verified range by range; only then is it <c>up</c> in a new
+/// epoch, and reads go to it. After a grace period the old owners drop what they no longer own.</item>
+/// <item>Decommission: the member is <c>leaving</c> (it still serves); its ranges stream to their
+/// new owners; then it is removed in a new epoch and, if this coordinator started it, stopped.</item>
+/// </list>
+/// A failed or cancelled change rolls back: the ring is as before, never half-applied.
+/// </summary>
+public sealed partial class MembershipChanges(
+    MembershipService membership,
+    TransferManager transfers,
+    NodeLauncher launcher,
+    CoordinatorOptions options,
+    TimeProvider time,
+    ILogger<MembershipChanges> logger) : BackgroundService
+{
+    private readonly Channel<MembershipChange> _queue = Channel.CreateUnbounded<MembershipChange>();
+    private readonly ConcurrentDictionary<string, MembershipChange> _changes = new(StringComparer.Ordinal);
+    private int _sequence;
+
+    public IReadOnlyList<MembershipChange> List() => [.. _changes.Values.OrderBy(c => c.CreatedAt)];
+
+    public bool AnyPending => _changes.Values.Any(c => c.State is ChangeState.Queued or ChangeState.Running);
+
+    public MembershipChange Enqueue(ChangeKind kind, string nodeId)
+    {
+        var change = new MembershipChange("c" + Interlocked.Increment(ref _sequence).ToString(CultureInfo.InvariantCulture), kind, nodeId, time.GetUtcNow());
+        _changes[change.Id] = change;
+        _queue.Writer.TryWrite(change);
+        LogQueued(logger, change.Id, kind, nodeId);
+        return change;
+    }
+
+    /// <summary>Cancels the change a transfer belongs to; false when there is none or it already finished.</summary>
+    public bool CancelByTransfer(string transferId)
+    {
+        var change = _changes.Values.FirstOrDefault(c => c.TransferIds.Contains(transferId));
+        if (change is null || change.State is not (ChangeState.Queued or ChangeState.Running))
+        {
+            return false;
+        }
+        change.RequestCancel();
+        foreach (var id in change.TransferIds)
+        {
+            transfers.Find(id)?.RequestCancel();
+        }
+        return true;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var change in _queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                change.State = ChangeState.Running;
+                try
+                {
+                    await RunAsync(change, stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    await RollBackAsync(change, ChangeState.Failed, ex.Message);
+                }
+                change.FinishedAt = time.GetUtcNow();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task RunAsync(MembershipChange change, CancellationToken stoppingToken)
+    {
+        var map = membership.Map;
+        if (map.FindMember(change.NodeId) is not { } member)
+        {
+            change.State = ChangeState.Failed;
+            change.Error = $"{change.NodeId} is not a member.";
+            return;
+        }
+        if (change.Kind == ChangeKind.Decommission && member.State != MemberState.Leaving)
+        {
+            map = membership.SetState(change.NodeId, MemberState.Leaving, "decommission " + change.Id);
+        }
+        var unavailable = map.Members.Where(m => m.State is MemberState.Suspect or MemberState.Dead).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        var plan = TransferPlanner.Plan(map, unavailable);
+        if (plan.Unsourced.Count > 0)
+        {
+            await RollBackAsync(change, ChangeState.Failed, $"{plan.Unsourced.Sum(t => t.Ranges.Count)} ranges have no live source; retry when the cluster is healthy.");
+            return;
+        }
+        var started = transfers.Start(plan, $"{change.Kind.ToString().ToLowerInvariant()} {change.NodeId} ({change.Id})", change.Id);
+        change.TransferIds.AddRange(started.Select(t => t.Id));
+        if (change.CancelRequested)
+        {
+            started.ToList().ForEach(t => t.RequestCancel());
+        }
+        await Task.WhenAll(started.Select(t => t.Finished)).WaitAsync(stoppingToken);
+        if (change.CancelRequested || started.Any(t => t.State == TransferState.Cancelled))
+        {
+            await RollBackAsync(change, ChangeState.Cancelled, "cancelled by an operator");
+            return;
+        }
+        if (started.FirstOrDefault(t => t.State != TransferState.Done) is { } failed)
+        {
+            await RollBackAsync(change, ChangeState.Failed, $"transfer {failed.Id} {failed.State.ToString().ToLowerInvariant()}: {failed.Error}");
+            return;
+        }
+        // Every range verified: switch ownership in one new epoch.
+        if (change.Kind == ChangeKind.Join)
+        {
+            membership.SetState(change.NodeId, MemberState.Up, "join " + change.Id + ": all ranges transferred and verified");
+        }
+        else
+        {
+            membership.Remove(change.NodeId, "decommission " + change.Id + ": all ranges handed over");
+            await launcher.StopAsync(change.NodeId);
+        }
+        change.State = ChangeState.Done;
+        LogDone(logger, change.Id, change.Kind, change.NodeId);
+        _ = ReleaseLaterAsync(plan.Releases, stoppingToken);
+    }
+
+    private async Task RollBackAsync(MembershipChange change, ChangeState state, string reason)
+    {
+        change.State = state;
+        change.Error = reason;
+        LogRolledBack(logger, change.Id, change.Kind, change.NodeId, reason);
+        if (change.Kind == ChangeKind.Join)
+        {
+            // The joining member never owned anything: removing it restores the ring exactly.
+            membership.Remove(change.NodeId, "join rolled back: " + reason);
+            await launcher.StopAsync(change.NodeId);
+        }
+        else
+        {
+            membership.SetState(change.NodeId, MemberState.Up, "decommission rolled back: " + reason);
+        }
+    }
+
+    /// <summary>
+    /// After the switch, old owners keep what they no longer own for a grace period (a request in
+    /// flight with the previous map can still read it), then drop it, so every key ends on exactly
+    /// RF nodes.
+    /// </summary>
+    private async Task ReleaseLaterAsync(IReadOnlyList<RangeRelease> releases, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(options.ReleaseGracePeriod, time, stoppingToken);
+            foreach (var release in releases)
+            {
+                if (membership.Map.FindMember(release.NodeId) is not { } member)
+                {
+                    continue;
+                }
+                using var channel = GrpcChannel.ForAddress(member.InternodeUrl);
+                var client = new Internode.InternodeClient(channel);
+                foreach (var range in release.Ranges)
+                {
+                    await client.DropRangeAsync(new DropRangeRequest { Header = new Header { Epoch = membership.Map.Epoch }, Start = range.Start, End = range.End },
+                        deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: stoppingToken);
+                }
+                LogReleased(logger, release.NodeId, release.Ranges.Count);
+            }
+        }
+        catch (Exception ex) when (ex is Grpc.Core.RpcException or OperationCanceledException or HttpRequestException)
+        {
+            LogReleaseFailed(logger, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Membership change {Id} queued: {Kind} {NodeId}")]
+    private static partial void LogQueued(ILogger logger, string id, ChangeKind kind, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Membership change {Id} done: {Kind} {NodeId}")]
+    private static partial void LogDone(ILogger logger, string id, ChangeKind kind, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Membership change {Id} ({Kind} {NodeId}) rolled back: {Reason}")]
+    private static partial void LogRolledBack(ILogger logger, string id, ChangeKind kind, string nodeId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{NodeId} dropped {Ranges} ranges it no longer replicates")]
+    private static partial void LogReleased(ILogger logger, string nodeId, int ranges);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping released ranges failed (they stay, harmlessly, until the next change): {Reason}")]
+    private static partial void LogReleaseFailed(ILogger logger, string reason);
+}
