@@ -137,6 +137,12 @@ public static class CoordinatorEndpoints
             }
             if (membership.Admit(request, out var startedJoining) is not { } reply)
             {
+                if (membership.WasRemoved(request.Id!))
+                {
+                    await Problem.WriteAsync(context, 409, JoinReply.RemovedProblemType, "This member was removed",
+                        $"Member {request.Id} was removed from the ring (decommissioned, or its join rolled back). Stop this process; to add the machine again, start a node with an empty data directory.");
+                    return;
+                }
                 await Problem.WriteAsync(context, 409, JoinReply.EvictedProblemType, "This member was evicted",
                     $"Member {request.Id} was evicted from the ring. Drop its data and join again without an id: it will be admitted as a new member and receive its ranges by transfer.");
                 return;

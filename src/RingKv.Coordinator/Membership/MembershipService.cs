@@ -73,6 +73,9 @@ public sealed partial class MembershipService
     /// </summary>
     public JoinReply? Admit(JoinRequest request) => Admit(request, out _);
 
+    /// <summary>Whether a refused id was removed on purpose (stay out) rather than evicted (may rejoin as new).</summary>
+    public bool WasRemoved(string id) => _evicted.WasRemoved(id);
+
     /// <param name="startedJoining">True when a new member was admitted as <c>joining</c>: its ranges must be transferred before it owns them.</param>
     public JoinReply? Admit(JoinRequest request, out bool startedJoining)
     {
@@ -179,7 +182,7 @@ public sealed partial class MembershipService
             {
                 return _map;
             }
-            _evicted.Add(id);
+            _evicted.Add(id, removed: true);
             Publish(_map.WithoutMember(id));
             _health.Forget(id);
             _detector.Forget(id);

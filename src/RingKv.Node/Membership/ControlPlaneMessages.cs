@@ -18,6 +18,9 @@ public sealed record JoinRequest(string? Id, string ClientUrl, string InternodeU
 public sealed record JoinReply(string Id, uint Number, long Epoch)
 {
     public const string EvictedProblemType = "member-evicted";
+
+    /// <summary>The member was decommissioned or its join rolled back: it stays out until an operator starts it afresh.</summary>
+    public const string RemovedProblemType = "member-removed";
 }
 
 /// <summary>A node's heartbeat: who it is, the epoch it has, and its figures.</summary>

@@ -87,6 +87,13 @@ public sealed partial class MembershipAgent(
                     options.NodeName = null;
                     continue;
                 }
+                if (response.StatusCode == HttpStatusCode.Conflict && refusal.Contains(JoinReply.RemovedProblemType, StringComparison.Ordinal))
+                {
+                    // Removed on purpose: stay out, serve nothing, and say so; an operator stops us.
+                    LogRemoved(logger, request.Id!);
+                    await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    return;
+                }
                 LogJoinRefused(logger, (int)response.StatusCode, refusal);
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
@@ -211,6 +218,9 @@ public sealed partial class MembershipAgent(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Joined the cluster as {Id} (number {Number}) at epoch {Epoch}")]
     private static partial void LogJoined(ILogger logger, string id, uint number, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "This node ({Id}) was removed from the cluster; it serves nothing. Stop it.")]
+    private static partial void LogRemoved(ILogger logger, string id);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "This node was evicted as {Id}: dropping its data to join again as a new member")]
     private static partial void LogWiping(ILogger logger, string id);

@@ -61,7 +61,8 @@ public sealed class TestCluster : IAsyncDisposable
 
     public TestNode Node(string id) => Nodes.Single(n => n.Id == id);
 
-    public IEnumerable<TestNode> Running => Nodes.Where(n => n.Process is { HasExited: false } && !n.Paused);
+    /// <summary>Nodes a client may talk to: started, announced, not paused, not being drained.</summary>
+    public IEnumerable<TestNode> Running => Nodes.Where(n => n.Process is { HasExited: false } && n.Url is not null && !n.Paused && !n.Draining);
 
     public async Task StartCoordinatorAsync(int port)
     {
@@ -255,6 +256,9 @@ public sealed class TestNode(string id, string dataDirectory)
     public Uri Url { get; set; } = null!;
 
     public bool Paused { get; set; }
+
+    /// <summary>Being decommissioned: clients are moved off it first, as an operator would.</summary>
+    public bool Draining { get; set; }
 
     public override string ToString() => $"{Id} ({Url})";
 }

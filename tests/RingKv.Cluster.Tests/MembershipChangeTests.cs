@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using RingKv.Cluster.Tests.Harness;
+using RingKv.Testing;
+
+namespace RingKv.Cluster.Tests;
+
+/// <summary>Adding and removing nodes under load (issue 5): only what must move moves, verified, and nothing is lost.</summary>
+public sealed class MembershipChangeTests
+{
+    private static readonly string[] QuickRelease = ["--release-grace", "1"];
+
+    [Fact]
+    public async Task AddingASixthNodeMovesAboutASixthOfTheCopiesAndEveryKeyEndsOnItsThreeOwners()
+    {
+        await using var cluster = await TestCluster.StartAsync(5, 3, "memory", QuickRelease);
+        var keys = await PreloadAsync(cluster, 600);
+        var transfersBefore = await TransferredKeysAsync(cluster);
+        await using var load = new WriteLoad(cluster, "grow", maxWrites: 3000);
+        await Eventually.WaitUntilAsync(() => load.Acknowledged.Count >= 50, TimeSpan.FromSeconds(30), () => "load did not start");
+        var deleted = await DeleteSomeAsync(cluster, keys, every: 10);
+
+        var newcomer = new TestNode("n6", Path.Combine(Path.GetTempPath(), "ringkv-n6-" + Guid.NewGuid().ToString("N")));
+        cluster.Nodes.Add(newcomer);
+        await cluster.StartNodeAsync(newcomer);
+        await cluster.WaitUntilConvergedAsync();
+        await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60));
+        await load.StopAsync();
+        Assert.True(load.ErrorRate < 0.01, $"write error rate {load.ErrorRate:P2}");
+
+        var moved = await TransferredKeysAsync(cluster) - transfersBefore;
+        var copies = 3.0 * (keys.Count + load.Acknowledged.Count);
+        Assert.InRange(moved / copies, (1.0 / 6) * 0.5, (1.0 / 6) * 1.5);
+        await AssertEveryKeyOnExactlyItsOwnersAsync(cluster, keys, deleted, load);
+    }
+
+    [Fact]
+    public async Task RemovingANodeFromSixHandsItsRangesOverAndNothingIsLost()
+    {
+        await using var cluster = await TestCluster.StartAsync(6, 3, "memory", QuickRelease);
+        var keys = await PreloadAsync(cluster, 600);
+        await using var load = new WriteLoad(cluster, "shrink", maxWrites: 3000);
+        await Eventually.WaitUntilAsync(() => load.Acknowledged.Count >= 50, TimeSpan.FromSeconds(30), () => "load did not start");
+        var deleted = await DeleteSomeAsync(cluster, keys, every: 10);
+
+        var leaving = cluster.Nodes[3];
+        leaving.Draining = true;
+        using (var response = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/nodes/" + leaving.Id)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        await Eventually.WaitUntilAsync(async () => !(await cluster.MemberStatesAsync()).ContainsKey(leaving.Id),
+            TimeSpan.FromSeconds(60), () => $"{leaving.Id} did not leave");
+        await cluster.KillAsync(leaving);
+        cluster.Nodes.Remove(leaving);
+        await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60));
+        await load.StopAsync();
+        Assert.True(load.ErrorRate < 0.01, $"write error rate {load.ErrorRate:P2}");
+        await AssertEveryKeyOnExactlyItsOwnersAsync(cluster, keys, deleted, load);
+    }
+
+    [Fact]
+    public async Task RemovalThatWouldLeaveFewerNodesThanTheReplicationFactorIsRefused()
+    {
+        await using var cluster = await TestCluster.StartAsync(3, 3, "memory");
+        using var response = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/nodes/n2"));
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal("below-replication-factor", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task CancellingAJoinMidwayLeavesTheRingAsBeforeWithEveryKeyOnItsOriginalNodes()
+    {
+        await using var cluster = await TestCluster.StartAsync(4, 3, "memory", "--transfer-rate", "40", "--release-grace", "1");
+        var keys = await PreloadAsync(cluster, 400);
+        var placement = new Dictionary<string, List<string>>();
+        foreach (var key in keys)
+        {
+            placement[key] = await cluster.LocateAsync(key);
+        }
+        var epochBefore = (await cluster.ClusterAsync(cluster.CoordinatorUrl)).GetProperty("epoch").GetInt64();
+
+        var newcomer = new TestNode("n5", Path.Combine(Path.GetTempPath(), "ringkv-n5-" + Guid.NewGuid().ToString("N")));
+        cluster.Nodes.Add(newcomer);
+        await cluster.StartNodeAsync(newcomer);
+        string? running = null;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var list = await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers"));
+            running = list.GetProperty("transfers").EnumerateArray()
+                .Where(t => t.GetProperty("state").GetString() == "running" && t.GetProperty("rangesDone").GetInt32() > 0)
+                .Select(t => t.GetProperty("id").GetString()).FirstOrDefault();
+            return running is not null;
+        }, TimeSpan.FromSeconds(30), () => "no transfer got under way");
+        using (var cancel = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers/" + running)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        }
+        await Eventually.WaitUntilAsync(async () => (await cluster.MemberStatesAsync()).Count == 4, TimeSpan.FromSeconds(30), () => "the join was not rolled back");
+        var transfer = (await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers")))
+            .GetProperty("transfers").EnumerateArray().Single(t => t.GetProperty("id").GetString() == running);
+        Assert.Equal("cancelled", transfer.GetProperty("state").GetString());
+        Assert.True((await cluster.ClusterAsync(cluster.CoordinatorUrl)).GetProperty("epoch").GetInt64() > epochBefore);
+        await cluster.KillAsync(newcomer);
+        cluster.Nodes.Remove(newcomer);
+
+        foreach (var key in keys)
+        {
+            Assert.Equal(placement[key], await cluster.LocateAsync(key));
+            foreach (var node in cluster.Nodes)
+            {
+                Assert.Equal(placement[key].Contains(node.Id), await cluster.LocalAsync(node, key) is not null);
+            }
+        }
+    }
+
+    private static async Task<List<string>> PreloadAsync(TestCluster cluster, int count)
+    {
+        var keys = Enumerable.Range(0, count).Select(i => $"pre/{i}").ToList();
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, _) =>
+            Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.Nodes[0].Url, key, "v-" + key, "?w=3")));
+        return keys;
+    }
+
+    private static async Task<HashSet<string>> DeleteSomeAsync(TestCluster cluster, List<string> keys, int every)
+    {
+        var deleted = new HashSet<string>();
+        for (var i = 0; i < keys.Count; i += every)
+        {
+            using var response = await cluster.Http.DeleteAsync(new Uri(cluster.Nodes[1].Url, "/v1/kv/" + Uri.EscapeDataString(keys[i])));
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            deleted.Add(keys[i]);
+        }
+        return deleted;
+    }
+
+    private static async Task<long> TransferredKeysAsync(TestCluster cluster)
+    {
+        var list = await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers"));
+        return list.GetProperty("transfers").EnumerateArray().Sum(t => t.GetProperty("keys").GetInt64());
+    }
+
+    /// <summary>Every live key on exactly its three preference-list nodes and no other; deleted keys stay deleted.</summary>
+    private static async Task AssertEveryKeyOnExactlyItsOwnersAsync(TestCluster cluster, List<string> keys, HashSet<string> deleted, WriteLoad load)
+    {
+        var expected = keys.Where(k => !deleted.Contains(k)).ToDictionary(k => k, k => "v-" + k);
+        foreach (var (key, value) in load.Acknowledged)
+        {
+            expected[key] = value;
+        }
+        await Parallel.ForEachAsync(expected, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (pair, _) =>
+        {
+            var owners = await cluster.LocateAsync(pair.Key);
+            var holders = new List<string>();
+            await Eventually.WaitUntilAsync(async () =>
+            {
+                holders.Clear();
+                foreach (var node in cluster.Nodes)
+                {
+                    if (await cluster.LocalValueAsync(node, pair.Key) is { } value)
+                    {
+                        Assert.Equal(pair.Value, value);
+                        holders.Add(node.Id);
+                    }
+                }
+                return holders.Order().SequenceEqual(owners.Order());
+            }, TimeSpan.FromSeconds(20), () => $"{pair.Key}: expected on [{string.Join(",", owners)}], found on [{string.Join(",", holders)}]");
+        });
+        foreach (var key in deleted)
+        {
+            var (status, body) = await cluster.GetAsync(cluster.Nodes[0].Url, key);
+            Assert.True(status == HttpStatusCode.NotFound, $"deleted {key} came back: {body}");
+        }
+    }
+}
