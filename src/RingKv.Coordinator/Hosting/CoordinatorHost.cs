@@ -107,5 +107,10 @@ public static class CoordinatorHost
         {
             await launcher.LaunchAsync(null, cancellationToken);
         }
+        // Admitted is not yet serving: members after the first join in stages. "Up" means all are up.
+        while (membership.Map.Members.Any(m => m.State == Core.Cluster.MemberState.Joining))
+        {
+            await membership.WaitForNewerAsync(membership.Map.Epoch, TimeSpan.FromSeconds(1), cancellationToken);
+        }
     }
 }
