@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using RingKv.Core.Keys;
 using RingKv.Core.Versioning;
+using RingKv.Node.AntiEntropy;
 using RingKv.Node.Api;
 using RingKv.Node.Data;
 using RingKv.Node.Internode;
@@ -77,6 +78,9 @@ public static class NodeHost
             builder.Services.AddSingleton<PeerClients>();
             builder.Services.AddSingleton<IKeyValueService, ReplicatedKeyValueService>();
             builder.Services.AddHostedService<MembershipAgent>();
+            builder.Services.AddSingleton<AntiEntropyOptions>();
+            builder.Services.AddSingleton<AntiEntropyProgress>();
+            builder.Services.AddHostedService<AntiEntropyService>();
             builder.Services.AddGrpc(grpc =>
             {
                 grpc.MaxReceiveMessageSize = 64 * 1024 * 1024;
@@ -110,6 +114,7 @@ public static class NodeHost
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapKvApi();
         app.MapNodeClusterApi();
+        app.MapAntiEntropyApi();
         return app;
     }
 

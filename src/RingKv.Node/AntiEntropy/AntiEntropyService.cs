@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RingKv.Core.AntiEntropy;
+using RingKv.Core.Cluster;
+using RingKv.Core.Ring;
+using RingKv.Core.Versioning;
+using RingKv.Node.Hosting;
+using RingKv.Node.Internode;
+using RingKv.Node.Membership;
+using RingKv.Storage;
+
+namespace RingKv.Node.AntiEntropy;
+
+/// <summary>
+/// Anti-entropy (Dynamo §4.7; issue 6): round after round, compares every token range this node
+/// drives with its other live replicas and exchanges the entries that differ, so replicas converge
+/// after any fault without a client reading the keys. Paced by <see cref="AntiEntropyOptions"/>.
+/// </summary>
+/// <remarks>
+/// Each range is driven by exactly one node, the first of its preference list that the map shows up,
+/// so a healthy cluster compares every range once per round rather than once per replica pair. The
+/// first live node rather than the first node: a range whose primary is down still has its other
+/// replicas compared (a partition or an outage is when they diverge). Nodes with the same map agree
+/// on the driver; during a map change two may drive a range for a round, which costs a scan, not
+/// correctness: every repair is a last-writer-wins write.
+/// </remarks>
+public sealed partial class AntiEntropyService : BackgroundService
+{
+    private readonly ClusterView _view;
+    private readonly AntiEntropyOptions _options;
+    private readonly AntiEntropyProgress _progress;
+    private readonly AntiEntropyMetrics _metrics;
+    private readonly ReplicaExchange _exchange;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AntiEntropyService> _logger;
+
+    public AntiEntropyService(
+        IStorageEngine engine,
+        ClusterView view,
+        PeerClients peers,
+        HybridLogicalClock clock,
+        NodeOptions nodeOptions,
+        AntiEntropyOptions options,
+        AntiEntropyProgress progress,
+        TimeProvider time,
+        ILogger<AntiEntropyService> logger)
+    {
+        options.Validate();
+        _view = view;
+        _options = options;
+        _progress = progress;
+        _time = time;
+        _logger = logger;
+        _metrics = new AntiEntropyMetrics(progress, time);
+        _exchange = new ReplicaExchange(engine, peers, clock, nodeOptions, options);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Enabled)
+        {
+            return;
+        }
+        try
+        {
+            var pause = true;
+            while (true)
+            {
+                if (pause)
+                {
+                    await Task.Delay(_options.PauseBetweenRounds, _time, stoppingToken);
+                }
+                // A round cut short by a new map starts over at once, with the new ring.
+                pause = _view.Map is not { } map || _view.SelfId is not { } self || await RunRoundAsync(map, self, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: a round cut short is simply done again by the next start.
+        }
+    }
+
+    /// <summary>Compares every range this node drives; false when a new map cut the round short.</summary>
+    private async Task<bool> RunRoundAsync(ClusterMap map, string self, CancellationToken stoppingToken)
+    {
+        var startedAt = _time.GetUtcNow();
+        var duration = Stopwatch.StartNew();
+        _progress.RoundStarted(startedAt);
+        var pacer = new ScanPacer(_options.EntriesPerSecond, _time);
+        var failedPeers = new HashSet<string>(StringComparer.Ordinal);
+        var driven = new HashSet<TokenRange>();
+        var tally = new RoundTally();
+        foreach (var replicated in map.Ring.Ranges(map.ReplicationFactor))
+        {
+            if (Driver(map, replicated.PreferenceList) != self)
+            {
+                continue;
+            }
+            if (_view.Map is { } current && current.Epoch != map.Epoch)
+            {
+                // Ranges, replicas or their states changed: a replica compared under the old map
+                // may no longer hold the range (it drops what it no longer replicates).
+                return false;
+            }
+            driven.Add(replicated.Range);
+            var replicas = replicated.PreferenceList
+                .Where(id => id != self && !failedPeers.Contains(id))
+                .Select(map.FindMember)
+                .OfType<ClusterMember>()
+                .Where(member => member.State == MemberState.Up)
+                .ToList();
+            if (replicas.Count > 0)
+            {
+                await CompareRangeAsync(replicated.Range, replicas, pacer, failedPeers, tally, stoppingToken);
+            }
+        }
+        var round = new AntiEntropyRound(startedAt, _time.GetUtcNow(), Math.Round(duration.Elapsed.TotalMilliseconds, 1), driven.Count,
+            tally.RangesCompared, tally.RangesOutOfSync, tally.Scanned, tally.Pulled, tally.Pushed, failedPeers.Count);
+        _progress.RoundCompleted(round, driven);
+        _metrics.RoundCompleted();
+        // Information only when something was repaired: an in-sync cluster completes a round every
+        // few seconds and must not fill the log.
+        if (round.RangesOutOfSync > 0)
+        {
+            LogRoundRepaired(_logger, round.RangesOutOfSync, round.RangesCompared, round.EntriesPulled, round.EntriesPushed, round.DurationMs);
+        }
+        return true;
+    }
+
+    private async Task CompareRangeAsync(TokenRange range, List<ClusterMember> replicas, ScanPacer pacer, HashSet<string> failedPeers, RoundTally tally, CancellationToken stoppingToken)
+    {
+        MerkleTree? local = null;
+        var compared = false;
+        var inSync = true;
+        long scanned = 0;
+        long pulled = 0;
+        long pushed = 0;
+        foreach (var peer in replicas)
+        {
+            try
+            {
+                if (local is null)
+                {
+                    local = _exchange.BuildLocalTree(range, stoppingToken);
+                    scanned += local.Root.Count;
+                    await pacer.PaceAsync(local.Root.Count, stoppingToken);
+                }
+                var outcome = await _exchange.RunAsync(local, peer, pacer, stoppingToken);
+                compared = true;
+                inSync &= outcome.InSync;
+                scanned += outcome.Scanned;
+                pulled += outcome.Pulled;
+                pushed += outcome.Pushed;
+                if (outcome.Pulled > 0)
+                {
+                    // This replica changed: compare the next peer with what it holds now, or the
+                    // difference just repaired would be looked for again.
+                    local = null;
+                }
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested &&
+                ex is RpcException or HttpRequestException or IOException or InvalidDataException)
+            {
+                // The peer is down or failing: leave its other ranges to the next round rather than
+                // wait out a deadline for each. Logged once per peer per round.
+                failedPeers.Add(peer.Id);
+                _progress.PeerFailed();
+                _metrics.PeerFailed();
+                LogPeerFailed(_logger, peer.Id, range.ToString(), ex.Message);
+            }
+        }
+        if (!compared)
+        {
+            return;
+        }
+        tally.RangesCompared++;
+        tally.RangesOutOfSync += inSync ? 0 : 1;
+        tally.Scanned += scanned;
+        tally.Pulled += pulled;
+        tally.Pushed += pushed;
+        _progress.RangeExchanged(range, _time.GetUtcNow(), inSync, scanned, pulled, pushed);
+        _metrics.RangeExchanged(inSync, scanned, pulled, pushed);
+    }
+
+    /// <summary>The node that drives a range's exchanges: the first of its preference list that is up.</summary>
+    private static string? Driver(ClusterMap map, IReadOnlyList<string> preferenceList) =>
+        preferenceList.FirstOrDefault(id => map.FindMember(id)?.State == MemberState.Up);
+
+    public override void Dispose()
+    {
+        _metrics.Dispose();
+        base.Dispose();
+    }
+
+    private sealed class RoundTally
+    {
+        public int RangesCompared { get; set; }
+
+        public int RangesOutOfSync { get; set; }
+
+        public long Scanned { get; set; }
+
+        public long Pulled { get; set; }
+
+        public long Pushed { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Anti-entropy repaired {OutOfSync} of {Compared} ranges: {Pulled} entries pulled, {Pushed} pushed, in {DurationMs} ms")]
+    private static partial void LogRoundRepaired(ILogger logger, int outOfSync, int compared, long pulled, long pushed, double durationMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Anti-entropy with {Peer} failed on {Range}; its ranges wait for the next round: {Reason}")]
+    private static partial void LogPeerFailed(ILogger logger, string peer, string range, string reason);
+}
