@@ -71,6 +71,49 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task TwoOfFiveNodesKilledAtOnceAreEvictedOneAtATimeAndTheThreeLeftHoldEveryKey()
+    {
+        await using var cluster = await TestCluster.StartAsync(5, 3, "memory", FastDetection);
+        var keys = Enumerable.Range(0, 300).Select(i => $"double/{i}").ToList();
+        foreach (var key in keys)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.Nodes[0].Url, key, "v-" + key, "?w=3"));
+        }
+        var victims = new[] { cluster.Nodes[1], cluster.Nodes[3] };
+        await Task.WhenAll(victims.Select(cluster.KillAsync));
+        await using (var load = new WriteLoad(cluster, "double-during", maxWrites: 400))
+        {
+            await Eventually.WaitUntilAsync(async () => (await cluster.MemberStatesAsync()).Count == 3,
+                TimeSpan.FromSeconds(60), () => "the two dead nodes were not both evicted");
+            await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60));
+            await load.StopAsync();
+            foreach (var (key, value) in load.Acknowledged)
+            {
+                keys.Add(key);
+            }
+        }
+        var evictions = (await cluster.ClusterAsync(cluster.CoordinatorUrl)).GetProperty("transitions").EnumerateArray()
+            .Where(t => t.GetProperty("reason").GetString()!.StartsWith("evicted", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, evictions.Count);
+        var live = cluster.Nodes.Except(victims).ToList();
+        foreach (var key in keys)
+        {
+            // Three nodes left, RF 3: every key on every one of them.
+            await Eventually.WaitUntilAsync(async () =>
+            {
+                foreach (var node in live)
+                {
+                    if (await cluster.LocalAsync(node, key) is null)
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            }, TimeSpan.FromSeconds(15), () => $"{key} is not on all three remaining nodes");
+        }
+    }
+
+    [Fact]
     public async Task ThreeNodeClusterLosingANodeIsUnderReplicatedEvictsNobodyAndKeepsQuorum()
     {
         await using var cluster = await TestCluster.StartAsync(3, 3, "memory", FastDetection);
