@@ -16,6 +16,7 @@ public static partial class RingKvCommandLine
         root.Subcommands.Add(CoordinatorCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(LocateCommand.Create());
+        root.Subcommands.Add(TokenCommand.Create());
         root.Subcommands.Add(PutCommand.Create());
         root.Subcommands.Add(GetCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());

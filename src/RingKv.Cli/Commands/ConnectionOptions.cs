@@ -20,7 +20,7 @@ public sealed class ConnectionOptions
 
     public Option<string?> Token { get; } = new("--token")
     {
-        Description = $"Bearer token sent as 'Authorization: Bearer'. Default: ${TokenVariable}, else none.",
+        Description = $"Bearer token sent as 'Authorization: Bearer'. Default: ${TokenVariable}, else {AdminToken.DefaultPath} if present, else none.",
         HelpName = "TOKEN",
     };
 
@@ -54,6 +54,11 @@ public sealed class ConnectionOptions
         if (string.IsNullOrEmpty(token))
         {
             token = Environment.GetEnvironmentVariable(TokenVariable);
+        }
+        if (string.IsNullOrEmpty(token) && File.Exists(AdminToken.DefaultPath))
+        {
+            // What `./ringkv up --auth` saved in the default data directory.
+            token = File.ReadAllText(AdminToken.DefaultPath).Trim();
         }
         return string.IsNullOrEmpty(token) ? null : token;
     }

@@ -43,10 +43,12 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<double> ReleaseGrace { get; } = new("--release-grace") { Description = "Seconds old owners keep ranges they no longer own after a membership change, before dropping them.", DefaultValueFactory = _ => defaults.ReleaseGracePeriod.TotalSeconds, HelpName = "SECONDS" };
 
+    public Option<string?> AuthFile { get; } = new("--auth-file") { Description = "Hashed client tokens (./ringkv token create), enforced by the coordinator and the nodes it starts.", HelpName = "PATH" };
+
     public void AddTo(Command command)
     {
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
-        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace })
+        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile })
         {
             command.Options.Add(option);
         }
@@ -63,5 +65,6 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         EvictionGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(EvictionGrace)),
         TransferRateLimit = parseResult.GetValue(TransferRate),
         ReleaseGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(ReleaseGrace)),
+        AuthFile = parseResult.GetValue(AuthFile),
     };
 }

@@ -30,10 +30,11 @@ public static class NodeCommand
         var join = new Option<string?>("--join") { Description = "Coordinator URL to join: the node becomes a cluster member (the coordinator decides). Without it the node runs alone.", HelpName = "URL" };
         var nodeName = new Option<string?>("--node-name") { Description = "Member id to ask for when joining (e.g. n4). Default: the one saved in --data-dir, else chosen by the coordinator.", HelpName = "ID" };
         var internodePort = new Option<int>("--internode-port") { Description = "With --join: internode (gRPC) port; 0 picks a free one.", DefaultValueFactory = _ => defaults.InternodePort, HelpName = "PORT" };
+        var authFile = new Option<string?>("--auth-file") { Description = "Hashed client tokens (./ringkv token create): requests need 'Authorization: Bearer'. Required to listen beyond loopback.", HelpName = "PATH" };
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile })
         {
             command.Options.Add(option);
         }
@@ -53,6 +54,7 @@ public static class NodeCommand
                 Join = parseResult.GetValue(join),
                 NodeName = parseResult.GetValue(nodeName),
                 InternodePort = parseResult.GetValue(internodePort),
+                AuthFile = parseResult.GetValue(authFile),
             };
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });

@@ -19,13 +19,19 @@ public static class UpCommand
         var defaults = new CoordinatorOptions();
         var options = new ServerOptionSet(defaults);
         var nodes = new Option<int>("--nodes") { Description = "Storage nodes to run (the coordinator starts them on free loopback ports).", DefaultValueFactory = _ => DefaultNodes, HelpName = "N" };
+        var auth = new Option<bool>("--auth") { Description = "Require tokens: generates an admin token on first use, prints it once, and saves it as <data-dir>/admin.token (mode 0600), where ./ringkv finds it." };
         var command = new Command("up", "Start a local RingKV cluster in the foreground: a coordinator on --port and --nodes storage nodes, and print its URL. Ctrl+C or SIGTERM stops it all cleanly.");
         options.AddTo(command);
         command.Options.Add(nodes);
+        command.Options.Add(auth);
         command.SetAction(async parseResult =>
         {
             var coordinator = options.Bind(parseResult);
             var count = parseResult.GetValue(nodes);
+            if (parseResult.GetValue(auth))
+            {
+                coordinator.AuthFile = await AdminToken.EnsureAsync(coordinator.DataDirectory);
+            }
             if (count < 1)
             {
                 throw new UsageException("--nodes must be at least 1.");

@@ -15,6 +15,7 @@ using RingKv.Core.Keys;
 using RingKv.Core.Membership;
 using RingKv.Node.Hosting;
 using RingKv.Node.Observability;
+using RingKv.Node.Security;
 
 namespace RingKv.Coordinator.Hosting;
 
@@ -24,7 +25,8 @@ public static class CoordinatorHost
     public static WebApplication Build(CoordinatorOptions options, string[]? args = null)
     {
         options.Validate();
-        var bind = NodeHost.ParseBindAddress(options.BindAddress);
+        var bind = NodeHost.ParseBindAddress(options.BindAddress, options.AuthFile is not null);
+        var tokens = options.AuthFile is { } authFile ? TokenStore.Load(authFile) : null;
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         NodeHost.ConfigureLogging(builder.Logging);
         var nodeLimits = new NodeOptions();
@@ -76,6 +78,10 @@ public static class CoordinatorHost
         // Nodes this coordinator started stop with it (SIGTERM, then SIGKILL after a grace period).
         app.Lifetime.ApplicationStopping.Register(() => launcher.DisposeAsync().AsTask().GetAwaiter().GetResult());
         NodeHost.UseCommonPipeline(app, nodeLimits.MaxKeyBytes);
+        if (tokens is not null)
+        {
+            app.UseClientAuthentication(tokens, app.Logger);
+        }
         app.MapGet("/health/live", () => "live");
         app.MapGet("/health/ready", () => "ready");
         app.MapPrometheusScrapingEndpoint("/metrics");

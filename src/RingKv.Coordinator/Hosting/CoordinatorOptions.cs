@@ -41,6 +41,9 @@ public sealed class CoordinatorOptions
     /// <summary>How long old owners keep ranges they no longer own after a membership change, before dropping them. Default 30 s.</summary>
     public TimeSpan ReleaseGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>An auth file of hashed client tokens, enforced here and on the nodes it launches. Null: none (loopback only).</summary>
+    public string? AuthFile { get; set; }
+
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(ReleaseGracePeriod, TimeSpan.Zero);

@@ -64,6 +64,7 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
             "--data-dir", dataDirectory,
             "--engine", options.NodeEngine,
             "--fsync", options.NodeFsync.ToString().ToLowerInvariant(),
+            .. (options.AuthFile is { } authFile ? new[] { "--auth-file", Path.GetFullPath(authFile) } : []),
         ]);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;

@@ -37,7 +37,13 @@ public static class ClusterEndpoints
         {
             try
             {
-                using var response = await CoordinatorClient.GetAsync(new Uri(new Uri(coordinator.TrimEnd('/') + "/"), "v1/cluster"), context.RequestAborted);
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(coordinator.TrimEnd('/') + "/"), "v1/cluster"));
+                // The caller's own credentials go along: the coordinator checks them as it would its own clients'.
+                if (context.Request.Headers.Authorization.Count > 0)
+                {
+                    request.Headers.TryAddWithoutValidation("Authorization", context.Request.Headers.Authorization.ToString());
+                }
+                using var response = await CoordinatorClient.SendAsync(request, context.RequestAborted);
                 if (response.IsSuccessStatusCode)
                 {
                     context.Response.ContentType = "application/json";

@@ -16,6 +16,7 @@ using RingKv.Node.Internode;
 using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Node.Replication;
+using RingKv.Node.Security;
 using RingKv.Storage;
 using RingKv.Storage.Hints;
 using RingKv.Storage.Memory;
@@ -33,7 +34,8 @@ public static class NodeHost
     public static WebApplication Build(NodeOptions options, string[]? args = null)
     {
         options.Validate();
-        var bind = ParseBindAddress(options.BindAddress);
+        var bind = ParseBindAddress(options.BindAddress, options.AuthFile is not null);
+        var tokens = options.AuthFile is { } authFile ? TokenStore.Load(authFile) : null;
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         ConfigureLogging(builder.Logging);
         var endpoints = new NodeEndpoints();
@@ -100,6 +102,10 @@ public static class NodeHost
             hintStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         });
         UseCommonPipeline(app, options.MaxKeyBytes);
+        if (tokens is not null)
+        {
+            app.UseClientAuthentication(tokens, app.Logger);
+        }
         if (options.IsClustered)
         {
             app.Use((context, next) => IsInternodePort(context, endpoints) && !context.Request.Path.StartsWithSegments("/ringkv.internode.v1.Internode")
@@ -164,20 +170,20 @@ public static class NodeHost
     };
 
     /// <summary>
-    /// Protected mode: until client authentication exists, a node listens on loopback only, so a
+    /// Protected mode: without authentication configured, a process listens on loopback only, so a
     /// fresh node can never be an open database on a network.
     /// </summary>
-    public static IPAddress ParseBindAddress(string text)
+    public static IPAddress ParseBindAddress(string text, bool authenticated)
     {
         if (!IPAddress.TryParse(text, out var address))
         {
             throw new ArgumentException($"--bind '{text}' is not an IP address. Use 127.0.0.1 (default) or ::1.");
         }
-        if (!IPAddress.IsLoopback(address))
+        if (!IPAddress.IsLoopback(address) && !authenticated)
         {
             throw new ArgumentException(
-                $"Refusing to listen on {text}: RingKV binds to loopback only while no authentication is configured (protected mode). " +
-                "Keep the default 127.0.0.1, or put an authenticating proxy on this machine in front of it.");
+                $"Refusing to listen on {text}: without authentication RingKV binds to loopback only (protected mode). " +
+                "Create a token (./ringkv token create --role admin --auth-file auth.json) and start with --auth-file auth.json, or keep the default 127.0.0.1.");
         }
         return address;
     }

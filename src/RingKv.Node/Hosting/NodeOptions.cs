@@ -53,6 +53,12 @@ public sealed class NodeOptions
     /// </summary>
     public bool SloppyQuorum { get; set; } = true;
 
+    /// <summary>
+    /// An auth file of hashed client tokens (<c>./ringkv token create</c>). Null (default): no
+    /// authentication, and therefore loopback only (protected mode).
+    /// </summary>
+    public string? AuthFile { get; set; }
+
     public bool IsClustered => Join is not null;
 
     public void Validate()
