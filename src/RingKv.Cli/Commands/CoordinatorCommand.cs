@@ -45,10 +45,12 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<string?> AuthFile { get; } = new("--auth-file") { Description = "Hashed client tokens (./ringkv token create), enforced by the coordinator and the nodes it starts.", HelpName = "PATH" };
 
+    public Option<string?> ClusterSecretFile { get; } = new("--cluster-secret-file") { Description = "The cluster secret (a file of mode 0600): nodes must present it to join, heartbeat and replicate. 'up' creates one in its data directory.", HelpName = "PATH" };
+
     public void AddTo(Command command)
     {
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
-        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile })
+        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
         {
             command.Options.Add(option);
         }
@@ -66,5 +68,6 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         TransferRateLimit = parseResult.GetValue(TransferRate),
         ReleaseGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(ReleaseGrace)),
         AuthFile = parseResult.GetValue(AuthFile),
+        ClusterSecretFile = parseResult.GetValue(ClusterSecretFile),
     };
 }

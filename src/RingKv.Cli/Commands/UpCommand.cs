@@ -28,6 +28,10 @@ public static class UpCommand
         {
             var coordinator = options.Bind(parseResult);
             var count = parseResult.GetValue(nodes);
+            // Every cluster `up` starts has a secret: only the nodes it starts can join or replicate.
+            Directory.CreateDirectory(coordinator.DataDirectory);
+            coordinator.ClusterSecretFile ??= Path.GetFullPath(Path.Combine(coordinator.DataDirectory, "cluster.secret"));
+            _ = RingKv.Node.Security.ClusterSecret.LoadOrCreate(coordinator.ClusterSecretFile);
             if (parseResult.GetValue(auth))
             {
                 coordinator.AuthFile = await AdminToken.EnsureAsync(coordinator.DataDirectory);

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.Channels;
-using Grpc.Net.Client;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RingKv.Coordinator.Hosting;
@@ -176,8 +175,7 @@ public sealed partial class MembershipChanges(
                 {
                     continue;
                 }
-                using var channel = GrpcChannel.ForAddress(member.InternodeUrl);
-                var client = new Internode.InternodeClient(channel);
+                var client = new Internode.InternodeClient(transfers.Channel(member.InternodeUrl));
                 foreach (var range in release.Ranges)
                 {
                     await client.DropRangeAsync(new DropRangeRequest { Header = new Header { Epoch = membership.Map.Epoch }, Start = range.Start, End = range.End },

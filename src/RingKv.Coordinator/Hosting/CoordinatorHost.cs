@@ -13,6 +13,7 @@ using RingKv.Coordinator.Membership;
 using RingKv.Coordinator.Transfers;
 using RingKv.Core.Keys;
 using RingKv.Core.Membership;
+using RingKv.Node.Api;
 using RingKv.Node.Hosting;
 using RingKv.Node.Observability;
 using RingKv.Node.Security;
@@ -27,6 +28,7 @@ public static class CoordinatorHost
         options.Validate();
         var bind = NodeHost.ParseBindAddress(options.BindAddress, options.AuthFile is not null);
         var tokens = options.AuthFile is { } authFile ? TokenStore.Load(authFile) : null;
+        var secret = ClusterSecret.From(options.ClusterSecretFile);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         NodeHost.ConfigureLogging(builder.Logging);
         var nodeLimits = new NodeOptions();
@@ -39,6 +41,7 @@ public static class CoordinatorHost
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(dataDirectory);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(secret);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ClusterMapStore(dataDirectory));
         builder.Services.AddSingleton<MemberHealthTable>();
@@ -61,6 +64,7 @@ public static class CoordinatorHost
         builder.Services.AddSingleton(services => new TransferManager(
             services.GetRequiredService<MembershipService>(),
             services.GetRequiredService<TimeProvider>(),
+            secret,
             services.GetRequiredService<ILogger<TransferManager>>())
         { RateLimit = options.TransferRateLimit });
         builder.Services.AddHostedService<FailureMonitor>();
@@ -82,6 +86,17 @@ public static class CoordinatorHost
         {
             app.UseClientAuthentication(tokens, app.Logger);
         }
+        // The control plane (joins, heartbeats, map fetches) is for members only.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/internal") && !secret.Matches(context.Request))
+            {
+                metrics.Rejected("control-plane");
+                return Problem.WriteAsync(context, 401, "cluster-secret-required", "Not a member of this cluster",
+                    "Joins, heartbeats and map fetches need the cluster secret (--cluster-secret-file).");
+            }
+            return next(context);
+        });
         app.MapGet("/health/live", () => "live");
         app.MapGet("/health/ready", () => "ready");
         app.MapPrometheusScrapingEndpoint("/metrics");

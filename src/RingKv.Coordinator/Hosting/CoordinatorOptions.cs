@@ -44,6 +44,9 @@ public sealed class CoordinatorOptions
     /// <summary>An auth file of hashed client tokens, enforced here and on the nodes it launches. Null: none (loopback only).</summary>
     public string? AuthFile { get; set; }
 
+    /// <summary>The cluster secret file (mode 0600), required from nodes on joins, heartbeats and map fetches and handed to the nodes it starts. Null: none.</summary>
+    public string? ClusterSecretFile { get; set; }
+
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(ReleaseGracePeriod, TimeSpan.Zero);

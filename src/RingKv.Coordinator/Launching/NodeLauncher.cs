@@ -65,6 +65,8 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
             "--engine", options.NodeEngine,
             "--fsync", options.NodeFsync.ToString().ToLowerInvariant(),
             .. (options.AuthFile is { } authFile ? new[] { "--auth-file", Path.GetFullPath(authFile) } : []),
+            // The path, never the secret itself: a command line is readable by every user.
+            .. (options.ClusterSecretFile is { } secretFile ? new[] { "--cluster-secret-file", Path.GetFullPath(secretFile) } : []),
         ]);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;

@@ -36,6 +36,7 @@ public static class NodeHost
         options.Validate();
         var bind = ParseBindAddress(options.BindAddress, options.AuthFile is not null);
         var tokens = options.AuthFile is { } authFile ? TokenStore.Load(authFile) : null;
+        var secret = ClusterSecret.From(options.ClusterSecretFile);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         ConfigureLogging(builder.Logging);
         var endpoints = new NodeEndpoints();
@@ -69,6 +70,7 @@ public static class NodeHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(secret);
         builder.Services.AddSingleton(view);
         builder.Services.AddSingleton(new HybridLogicalClock(TimeProvider.System));
         builder.Services.AddSingleton<NodeContext>();
@@ -108,9 +110,23 @@ public static class NodeHost
         }
         if (options.IsClustered)
         {
-            app.Use((context, next) => IsInternodePort(context, endpoints) && !context.Request.Path.StartsWithSegments("/ringkv.internode.v1.Internode")
-                ? Problem.WriteAsync(context, 404, "no-such-endpoint", "Internode port", "This is the internode port; clients use the client port.")
-                : next(context));
+            app.Use((context, next) =>
+            {
+                if (!IsInternodePort(context, endpoints))
+                {
+                    return next(context);
+                }
+                if (!context.Request.Path.StartsWithSegments("/ringkv.internode.v1.Internode"))
+                {
+                    return Problem.WriteAsync(context, 404, "no-such-endpoint", "Internode port", "This is the internode port; clients use the client port.");
+                }
+                if (!secret.Matches(context.Request))
+                {
+                    metrics.Rejected("internode");
+                    return Problem.WriteAsync(context, 401, "cluster-secret-required", "Not a member of this cluster", "Internode calls need the cluster secret.");
+                }
+                return next(context);
+            });
             app.MapGrpcService<InternodeService>();
         }
         app.MapGet("/health/live", () => Results.Json(new HealthStatus("live"), NodeJsonContext.Default.HealthStatus));

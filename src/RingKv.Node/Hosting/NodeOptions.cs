@@ -59,6 +59,12 @@ public sealed class NodeOptions
     /// </summary>
     public string? AuthFile { get; set; }
 
+    /// <summary>
+    /// A file holding the cluster secret (mode 0600; <c>./ringkv up</c> creates one): required on
+    /// internode calls and sent on joins and heartbeats. Null: none (loopback-only clusters).
+    /// </summary>
+    public string? ClusterSecretFile { get; set; }
+
     public bool IsClustered => Join is not null;
 
     public void Validate()

@@ -6,6 +6,7 @@ using RingKv.Node.Hosting;
 using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Membership;
 using RingKv.Node.Observability;
+using RingKv.Node.Security;
 
 namespace RingKv.Node.Internode;
 
@@ -14,7 +15,7 @@ namespace RingKv.Node.Internode;
 /// long-lived HTTP/2 connection, with writes and reads to that peer coalesced into batched calls
 /// (<see cref="CoalescingBatcher{TItem, TResult}"/>).
 /// </summary>
-public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics) : IAsyncDisposable
+public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, ClusterSecret secret) : IAsyncDisposable
 {
     private const int MaxBatch = 256;
     private const int MaxCallsInFlight = 4;
@@ -67,7 +68,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
             };
             _channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
             {
-                HttpHandler = handler,
+                HttpHandler = owner._secret.Handler(handler),
                 MaxReceiveMessageSize = 512 * 1024 * 1024,
                 MaxSendMessageSize = 512 * 1024 * 1024,
             });
@@ -123,6 +124,8 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
             return reply.Results;
         }
     }
+
+    private readonly ClusterSecret _secret = secret;
 
     private TimeSpan RequestTimeout => options.RequestTimeout;
 

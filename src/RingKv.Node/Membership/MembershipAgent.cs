@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RingKv.Core.Cluster;
 using RingKv.Node.Hosting;
+using RingKv.Node.Security;
 using RingKv.Storage;
 using RingKv.Storage.Hints;
 
@@ -22,10 +23,11 @@ public sealed partial class MembershipAgent(
     IStorageEngine engine,
     IHintStore hints,
     IHostApplicationLifetime lifetime,
+    ClusterSecret secret,
     ILogger<MembershipAgent> logger) : BackgroundService
 {
     private static readonly TimeSpan MapPollWait = TimeSpan.FromSeconds(25);
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(35) };
+    private readonly HttpClient _http = new(secret.Handler(new SocketsHttpHandler())) { Timeout = TimeSpan.FromSeconds(35) };
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -15,4 +15,5 @@ public static class InstrumentNames
     public const string StoredBytes = "ringkv.stored.bytes";
     public const string HeartbeatAge = "ringkv.heartbeat.age";
     public const string ClusterEpoch = "ringkv.cluster.epoch";
+    public const string Rejected = "ringkv.security.rejected";
 }

@@ -13,6 +13,7 @@ public sealed class NodeMetrics : IDisposable
     private readonly Counter<long> _readRepairs;
     private readonly Counter<long> _internodeMessages;
     private readonly Counter<long> _internodeEntries;
+    private readonly Counter<long> _rejected;
 
     public NodeMetrics()
     {
@@ -23,6 +24,7 @@ public sealed class NodeMetrics : IDisposable
         _readRepairs = _meter.CreateCounter<long>(InstrumentNames.ReadRepairs, description: "Stale replicas repaired after a read.");
         _internodeMessages = _meter.CreateCounter<long>(InstrumentNames.InternodeMessages, description: "Internode RPCs by direction and method.");
         _internodeEntries = _meter.CreateCounter<long>(InstrumentNames.InternodeEntries, description: "Entries carried by internode RPCs.");
+        _rejected = _meter.CreateCounter<long>(InstrumentNames.Rejected, description: "Requests refused for lack of the cluster secret, by kind.");
     }
 
     public Meter Meter => _meter;
@@ -46,6 +48,8 @@ public sealed class NodeMetrics : IDisposable
         _replicaResponses.Add(1, new KeyValuePair<string, object?>("op", operation), new KeyValuePair<string, object?>("outcome", outcome));
 
     public void ReadRepair() => _readRepairs.Add(1);
+
+    public void Rejected(string kind) => _rejected.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     public void InternodeSent(string method, int entries)
     {

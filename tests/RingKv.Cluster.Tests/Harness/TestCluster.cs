@@ -59,6 +59,8 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }
 
+    private string[] SecretArguments => SecretFile is null ? [] : ["--cluster-secret-file", SecretFile];
+
     public TestNode Node(string id) => Nodes.Single(n => n.Id == id);
 
     /// <summary>Nodes a client may talk to: started, announced, not paused, not being drained.</summary>
@@ -68,7 +70,7 @@ public sealed class TestCluster : IAsyncDisposable
     {
         Coordinator = RingKvProcess.Start(
             ["coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--data-dir", _directory.Combine("coordinator"), "--replicas", _replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), .. _coordinatorArgs],
+            "--data-dir", _directory.Combine("coordinator"), "--replicas", _replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), .. _coordinatorArgs, .. SecretArguments],
             new RingKvProcessOptions());
         CoordinatorUrl = await Coordinator.WaitForUrlAsync(StartDeadline);
     }
@@ -83,6 +85,44 @@ public sealed class TestCluster : IAsyncDisposable
 
     public Task RestartCoordinatorAsync() => StartCoordinatorAsync(CoordinatorUrl.Port);
 
+    /// <summary>A cluster secret file the coordinator and every node started here use; null for none.</summary>
+    public string? SecretFile { get; private set; }
+
+    /// <summary>Starts with a cluster secret: call before any node starts.</summary>
+    public static async Task<TestCluster> StartWithSecretAsync(int nodes)
+    {
+        var cluster = new TestCluster("memory", 3, []);
+        try
+        {
+            cluster.SecretFile = cluster._directory.Combine("cluster.secret");
+            await File.WriteAllTextAsync(cluster.SecretFile, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+            await cluster.StartCoordinatorAsync(port: 0);
+            for (var i = 1; i <= nodes; i++)
+            {
+                var node = new TestNode("n" + i, cluster._directory.Combine("n" + i));
+                cluster.Nodes.Add(node);
+                await cluster.StartNodeAsync(node);
+            }
+            await cluster.WaitUntilConvergedAsync();
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a node process that asks to join with the given arguments, without waiting for it to be ready.</summary>
+    public RingKvProcess StartStranger(string dataDirectory, params string[] extra) =>
+        Track(RingKvProcess.Start(["node", "--join", CoordinatorUrl.ToString(), "--port", "0", "--internode-port", "0", "--data-dir", dataDirectory, "--engine", _engine, .. extra], new RingKvProcessOptions()));
+
+    private RingKvProcess Track(RingKvProcess process)
+    {
+        _retired.Add(process);
+        return process;
+    }
+
     public async Task StartNodeAsync(TestNode node)
     {
         if (node.Process is not null)
@@ -90,8 +130,9 @@ public sealed class TestCluster : IAsyncDisposable
             _retired.Add(node.Process);
         }
         node.Process = RingKvProcess.Start(
-            "node", "--join", CoordinatorUrl.ToString(), "--node-name", node.Id, "--port", "0", "--internode-port", "0",
-            "--data-dir", node.DataDirectory, "--engine", _engine);
+            ["node", "--join", CoordinatorUrl.ToString(), "--node-name", node.Id, "--port", "0", "--internode-port", "0",
+            "--data-dir", node.DataDirectory, "--engine", _engine, .. SecretArguments],
+            new RingKvProcessOptions());
         node.Paused = false;
         node.Url = await node.Process.WaitForUrlAsync(StartDeadline);
         await Eventually.WaitUntilAsync(async () => await IsReadyAsync(node), StartDeadline, () => $"node {node.Id} at {node.Url} not ready. {node.Process.Describe()}");
