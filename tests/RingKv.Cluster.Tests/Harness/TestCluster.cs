@@ -37,11 +37,21 @@ public sealed class TestCluster : IAsyncDisposable
     public List<TestNode> Nodes { get; } = [];
 
     /// <param name="coordinatorArgs">Extra coordinator flags, e.g. a short --eviction-grace for failure tests.</param>
-    public static async Task<TestCluster> StartAsync(int nodes, int replicas = 3, string engine = "memory", params string[] coordinatorArgs)
+    public static Task<TestCluster> StartAsync(int nodes, int replicas = 3, string engine = "memory", params string[] coordinatorArgs) =>
+        StartAsync(new TestCluster(engine, replicas, coordinatorArgs), nodes, withSecret: false);
+
+    /// <summary>A cluster whose coordinator and nodes share a cluster secret file.</summary>
+    public static Task<TestCluster> StartWithSecretAsync(int nodes) => StartAsync(new TestCluster("memory", 3, []), nodes, withSecret: true);
+
+    private static async Task<TestCluster> StartAsync(TestCluster cluster, int nodes, bool withSecret)
     {
-        var cluster = new TestCluster(engine, replicas, coordinatorArgs);
         try
         {
+            if (withSecret)
+            {
+                cluster.SecretFile = cluster._directory.Combine("cluster.secret");
+                await File.WriteAllTextAsync(cluster.SecretFile, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+            }
             await cluster.StartCoordinatorAsync(port: 0);
             for (var i = 1; i <= nodes; i++)
             {
@@ -87,31 +97,6 @@ public sealed class TestCluster : IAsyncDisposable
 
     /// <summary>A cluster secret file the coordinator and every node started here use; null for none.</summary>
     public string? SecretFile { get; private set; }
-
-    /// <summary>Starts with a cluster secret: call before any node starts.</summary>
-    public static async Task<TestCluster> StartWithSecretAsync(int nodes)
-    {
-        var cluster = new TestCluster("memory", 3, []);
-        try
-        {
-            cluster.SecretFile = cluster._directory.Combine("cluster.secret");
-            await File.WriteAllTextAsync(cluster.SecretFile, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-            await cluster.StartCoordinatorAsync(port: 0);
-            for (var i = 1; i <= nodes; i++)
-            {
-                var node = new TestNode("n" + i, cluster._directory.Combine("n" + i));
-                cluster.Nodes.Add(node);
-                await cluster.StartNodeAsync(node);
-            }
-            await cluster.WaitUntilConvergedAsync();
-            return cluster;
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
-    }
 
     /// <summary>Starts a node process that asks to join with the given arguments, without waiting for it to be ready.</summary>
     public RingKvProcess StartStranger(string dataDirectory, params string[] extra) =>
