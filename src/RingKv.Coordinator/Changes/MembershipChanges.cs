@@ -190,10 +190,10 @@ public sealed partial class MembershipChanges(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Membership change {Id} queued: {Kind} {NodeId}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Membership change {Id} queued: {Kind} {NodeId}")]
     private static partial void LogQueued(ILogger logger, string id, ChangeKind kind, string nodeId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Membership change {Id} done: {Kind} {NodeId}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Membership change {Id} done: {Kind} {NodeId}")]
     private static partial void LogDone(ILogger logger, string id, ChangeKind kind, string nodeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Membership change {Id} ({Kind} {NodeId}) rolled back: {Reason}")]

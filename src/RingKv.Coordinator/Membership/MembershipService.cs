@@ -214,7 +214,16 @@ public sealed partial class MembershipService
 
     private void Record(MemberTransition transition)
     {
-        LogTransition(_logger, transition.NodeId, transition.From, transition.To, transition.Reason);
+        // Failure-detector transitions are warnings (an operator must see a node going quiet);
+        // the steps of a join or decommission are routine.
+        if (transition.From is MemberState.Suspect or MemberState.Dead || transition.To is MemberState.Suspect or MemberState.Dead)
+        {
+            LogTransition(_logger, transition.NodeId, transition.From, transition.To, transition.Reason);
+        }
+        else
+        {
+            LogRoutineTransition(_logger, transition.NodeId, transition.From, transition.To, transition.Reason);
+        }
         lock (_history)
         {
             _history.AddLast(transition);
@@ -269,6 +278,9 @@ public sealed partial class MembershipService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id}: {From} -> {To} ({Reason})")]
     private static partial void LogTransition(ILogger logger, string id, MemberState from, MemberState to, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id}: {From} -> {To} ({Reason})")]
+    private static partial void LogRoutineTransition(ILogger logger, string id, MemberState from, MemberState to, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Evicted {Id} from the ring ({Reason}); epoch {Epoch}")]
     private static partial void LogEvicted(ILogger logger, string id, string reason, long epoch);

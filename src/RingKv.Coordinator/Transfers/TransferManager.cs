@@ -177,10 +177,10 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
     public GrpcChannel Channel(string url) =>
         _channels.GetOrAdd(url, u => GrpcChannel.ForAddress(u, new GrpcChannelOptions { HttpHandler = secret.Handler(new SocketsHttpHandler()) }));
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Transfer {Id} to {Destination} started: {Ranges} ranges ({Reason})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transfer {Id} to {Destination} started: {Ranges} ranges ({Reason})")]
     private static partial void LogStarted(ILogger logger, string id, string destination, int ranges, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Transfer {Id} done: {Keys} keys, {Bytes} bytes, {Rate:0} keys/s")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transfer {Id} done: {Keys} keys, {Bytes} bytes, {Rate:0} keys/s")]
     private static partial void LogDone(ILogger logger, string id, long keys, long bytes, double rate);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transfer {Id} cancelled")]
