@@ -39,7 +39,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<double> EvictionGrace { get; } = new("--eviction-grace") { Description = "Seconds without a heartbeat before a node is dead, evicted, and its copies rebuilt on other nodes.", DefaultValueFactory = _ => defaults.EvictionGracePeriod.TotalSeconds, HelpName = "SECONDS" };
 
-    public Option<int> TransferRate { get; } = new("--transfer-rate") { Description = "Entries per second a transfer may copy per range (0: unlimited).", DefaultValueFactory = _ => defaults.TransferRateLimit, HelpName = "N" };
+    public Option<int> TransferRate { get; } = new("--transfer-rate") { Description = "Entries per second a transfer may copy (0: unlimited).", DefaultValueFactory = _ => defaults.TransferRateLimit, HelpName = "N" };
 
     public Option<double> ReleaseGrace { get; } = new("--release-grace") { Description = "Seconds old owners keep ranges they no longer own after a membership change, before dropping them.", DefaultValueFactory = _ => defaults.ReleaseGracePeriod.TotalSeconds, HelpName = "SECONDS" };
 

@@ -29,8 +29,8 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
     private readonly CancellationTokenSource _stopping = new();
     private int _sequence;
 
-    /// <summary>Entries per second each range pull may apply (0: unlimited). Default 50,000.</summary>
-    public int RateLimit { get; set; } = 50_000;
+    /// <summary>Entries per second a transfer may copy (0: unlimited). Set from CoordinatorOptions.TransferRateLimit.</summary>
+    public int RateLimit { get; set; } = 15_000;
 
     public IReadOnlyList<TransferStatus> List()
     {
@@ -111,6 +111,16 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
                     status.Finish(TransferState.Failed, time.GetUtcNow(), error);
                     LogFailed(logger, status.Id, error);
                     return;
+                }
+                // Pace the whole transfer, not just each range: ranges are small and would each
+                // finish before a per-range limit could bind, leaving foreground traffic no room.
+                if (RateLimit > 0 && status.StartedAt is { } started)
+                {
+                    var due = TimeSpan.FromSeconds((double)status.Keys / RateLimit) - (time.GetUtcNow() - started);
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due, time, _stopping.Token);
+                    }
                 }
             }
             status.Finish(TransferState.Done, time.GetUtcNow());
