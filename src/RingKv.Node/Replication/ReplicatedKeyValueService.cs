@@ -29,6 +29,8 @@ public sealed partial class ReplicatedKeyValueService(
     TimeProvider time,
     ILogger<ReplicatedKeyValueService> logger) : IKeyValueService
 {
+    private MapFacts? _facts;
+
     public int ReplicationFactor => view.Map?.ReplicationFactor ?? 3;
 
     public async ValueTask<StoredEntry?> GetAsync(string key, int? readQuorum, CancellationToken cancellationToken)
@@ -154,7 +156,7 @@ public sealed partial class ReplicatedKeyValueService(
     /// </summary>
     private List<ReplicaTarget> WriteTargets(ClusterMap map, ulong token)
     {
-        var unavailable = map.Members.Where(m => m.State != MemberState.Up).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        var unavailable = Facts(map).Unavailable;
         if (unavailable.Count == 0)
         {
             return Replicas(map, token);
@@ -174,7 +176,7 @@ public sealed partial class ReplicatedKeyValueService(
 
     private List<ReplicaTarget> PendingTargets(ClusterMap map, ulong token, List<ReplicaTarget> current)
     {
-        if (!map.Members.Any(m => m.State is MemberState.Joining or MemberState.Leaving))
+        if (!Facts(map).Changing)
         {
             return [];
         }
@@ -199,8 +201,7 @@ public sealed partial class ReplicatedKeyValueService(
         }
         // The owner looked up but did not answer (it just died, or is paused): keep the copy as a
         // hint on the next live node, so the write still has its replicas' worth of copies.
-        var unavailable = map.Members.Where(m => m.State != MemberState.Up).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
-        unavailable.Add(replica.NodeId);
+        var unavailable = new HashSet<string>(Facts(map).Unavailable, StringComparer.Ordinal) { replica.NodeId };
         var fallback = map.Ring.PreferenceList(entry.Token, map.ReplicationFactor, unavailable).FirstOrDefault(e => e.StandsInFor == replica.NodeId);
         if (fallback.NodeId is null || map.FindMember(fallback.NodeId) is not { } member)
         {
@@ -305,6 +306,25 @@ public sealed partial class ReplicatedKeyValueService(
             return null;
         }
     }
+
+    /// <summary>What every write needs to know of a map, computed once per map rather than per request.</summary>
+    private MapFacts Facts(ClusterMap map)
+    {
+        var facts = Volatile.Read(ref _facts);
+        if (facts?.Map != map)
+        {
+            facts = new MapFacts(
+                map,
+                map.Members.Where(m => m.State != MemberState.Up).Select(m => m.Id).ToHashSet(StringComparer.Ordinal),
+                map.Members.Any(m => m.State is MemberState.Joining or MemberState.Leaving));
+            Volatile.Write(ref _facts, facts);
+        }
+        return facts;
+    }
+
+    /// <param name="Unavailable">Members not up: their writes go to fallbacks as hints.</param>
+    /// <param name="Changing">Members joining or leaving: writes also go to the keys' future owners.</param>
+    private sealed record MapFacts(ClusterMap Map, IReadOnlySet<string> Unavailable, bool Changing);
 
     private sealed record ReplicaAnswer(ReplicaTarget Replica, StoredEntry? Entry);
 
