@@ -12,18 +12,19 @@ public sealed class AntiEntropyOptions
 
     /// <summary>
     /// Entries scanned per second at most, counting this node's scans and the scans it asks of its
-    /// peers (their trees and the subranges streamed back). Default 20,000: a node holding a million
-    /// entries completes a round in under a minute, and a scan of that rate costs a small fraction of
-    /// one core, so foreground p99 stays within the 1.5× budget.
+    /// peers (their trees and the subranges streamed back). Default 10,000: a node holding a million
+    /// entries drives about a third of them, so a round completes in under a minute, and scanning at
+    /// that rate leaves a 2-core machine's foreground traffic its room (docs/PERFORMANCE.md).
     /// </summary>
-    public int EntriesPerSecond { get; set; } = 20_000;
+    public int EntriesPerSecond { get; set; } = 10_000;
 
     /// <summary>
     /// Pause between the end of a round and the start of the next, and before the first one (start-up
-    /// is busy enough). Default 5 s: with nothing to repair a round on a small cluster takes well under
-    /// a second, so a divergence is found within about 5 s of its cause healing.
+    /// is busy enough). Default 15 s: a divergence is found within about 15 s of its cause healing plus
+    /// a round, well inside the minute the convergence bound allows, and an idle cluster does not
+    /// spend its CPU comparing identical trees.
     /// </summary>
-    public TimeSpan PauseBetweenRounds { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PauseBetweenRounds { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// The deepest hash tree a range is compared with. Default 10 (1,024 leaves): deeper trees cost
