@@ -8,7 +8,11 @@ public sealed record ClusterStatus(
     int ReplicationFactor,
     string Source,
     int? UnderReplicatedRanges,
-    IReadOnlyList<ClusterNodeStatus> Nodes);
+    IReadOnlyList<ClusterNodeStatus> Nodes,
+    IReadOnlyList<MemberTransitionInfo>? Transitions = null);
+
+/// <summary>A node's change of state, with when and why (newest last).</summary>
+public sealed record MemberTransitionInfo(string Node, string From, string To, DateTimeOffset At, string Reason);
 
 /// <summary>One member of the cluster. Figures are null when the answer came from a node without the coordinator.</summary>
 public sealed record ClusterNodeStatus(

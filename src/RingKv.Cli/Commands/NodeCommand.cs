@@ -32,10 +32,11 @@ public static class NodeCommand
         var internodePort = new Option<int>("--internode-port") { Description = "With --join: internode (gRPC) port; 0 picks a free one.", DefaultValueFactory = _ => defaults.InternodePort, HelpName = "PORT" };
         var authFile = new Option<string?>("--auth-file") { Description = "Hashed client tokens (./ringkv token create): requests need 'Authorization: Bearer'. Required to listen beyond loopback.", HelpName = "PATH" };
         var clusterSecretFile = new Option<string?>("--cluster-secret-file") { Description = "With --join: the cluster secret file (mode 0600), needed to join and replicate.", HelpName = "PATH" };
+        var strictQuorum = new Option<bool>("--strict-quorum") { Description = "With --join: count only the key's own replicas towards W (no hinted writes to fallback nodes while an owner is down)." };
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile, strictQuorum })
         {
             command.Options.Add(option);
         }
@@ -57,6 +58,7 @@ public static class NodeCommand
                 InternodePort = parseResult.GetValue(internodePort),
                 AuthFile = parseResult.GetValue(authFile),
                 ClusterSecretFile = parseResult.GetValue(clusterSecretFile),
+                SloppyQuorum = !parseResult.GetValue(strictQuorum),
             };
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });

@@ -46,6 +46,15 @@ public static class StatusCommand
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}");
         }
+        if (status.Transitions is { Count: > 0 } transitions)
+        {
+            text.AppendLine();
+            text.AppendLine("RECENT STATE CHANGES");
+            foreach (var transition in transitions.TakeLast(8))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"{transition.At.ToLocalTime():HH:mm:ss} {transition.Node,-6} {transition.From} -> {transition.To}: {transition.Reason}");
+            }
+        }
         return text.ToString();
     }
 
