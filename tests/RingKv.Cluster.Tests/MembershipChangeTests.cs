@@ -115,6 +115,54 @@ public sealed class MembershipChangeTests
         }
     }
 
+    [Fact]
+    public async Task JoinWhoseSourceIsKilledMidwayFinishesFromTheOtherReplicas()
+    {
+        await using var cluster = await TestCluster.StartAsync(4, 3, "memory", "--transfer-rate", "300", "--release-grace", "1");
+        var keys = await PreloadAsync(cluster, 1500);
+        var newcomer = new TestNode("n5", Path.Combine(Path.GetTempPath(), "ringkv-n5-" + Guid.NewGuid().ToString("N")));
+        cluster.Nodes.Add(newcomer);
+        await cluster.StartNodeAsync(newcomer);
+        await WaitForRunningTransferAsync(cluster);
+        var source = cluster.Nodes[0];
+        await cluster.KillAsync(source);
+
+        // The join completes (ranges come from the other replicas); the dead source is evicted and its copies rebuilt.
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var states = await cluster.MemberStatesAsync();
+            return states.GetValueOrDefault(newcomer.Id) == "up" && !states.ContainsKey(source.Id);
+        }, TimeSpan.FromSeconds(90), () => "the join did not complete, or the dead source was not evicted");
+        await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(90));
+        cluster.Nodes.Remove(source);
+        await AssertEveryKeyOnExactlyItsOwnersAsync(cluster, keys, [], null);
+    }
+
+    [Fact]
+    public async Task JoinWhoseDestinationIsKilledMidwayRollsBack()
+    {
+        await using var cluster = await TestCluster.StartAsync(4, 3, "memory", "--transfer-rate", "300", "--release-grace", "1");
+        var keys = await PreloadAsync(cluster, 1500);
+        var newcomer = new TestNode("n5", Path.Combine(Path.GetTempPath(), "ringkv-n5-" + Guid.NewGuid().ToString("N")));
+        cluster.Nodes.Add(newcomer);
+        await cluster.StartNodeAsync(newcomer);
+        await WaitForRunningTransferAsync(cluster);
+        await cluster.KillAsync(newcomer);
+        cluster.Nodes.Remove(newcomer);
+
+        await Eventually.WaitUntilAsync(async () => (await cluster.MemberStatesAsync()).Count == 4, TimeSpan.FromSeconds(60), () => "the join was not rolled back");
+        var transfers = await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers"));
+        Assert.Contains(transfers.GetProperty("transfers").EnumerateArray(), t => t.GetProperty("destination").GetString() == newcomer.Id && t.GetProperty("state").GetString() == "failed");
+        await AssertEveryKeyOnExactlyItsOwnersAsync(cluster, keys, [], null);
+    }
+
+    private static async Task WaitForRunningTransferAsync(TestCluster cluster) =>
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var list = await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers"));
+            return list.GetProperty("transfers").EnumerateArray().Any(t => t.GetProperty("state").GetString() == "running" && t.GetProperty("rangesDone").GetInt32() > 0 && t.GetProperty("keys").GetInt64() > 0);
+        }, TimeSpan.FromSeconds(30), () => "no transfer got under way");
+
     private static async Task<List<string>> PreloadAsync(TestCluster cluster, int count)
     {
         var keys = Enumerable.Range(0, count).Select(i => $"pre/{i}").ToList();
@@ -142,10 +190,10 @@ public sealed class MembershipChangeTests
     }
 
     /// <summary>Every live key on exactly its three preference-list nodes and no other; deleted keys stay deleted.</summary>
-    private static async Task AssertEveryKeyOnExactlyItsOwnersAsync(TestCluster cluster, List<string> keys, HashSet<string> deleted, WriteLoad load)
+    private static async Task AssertEveryKeyOnExactlyItsOwnersAsync(TestCluster cluster, List<string> keys, HashSet<string> deleted, WriteLoad? load)
     {
         var expected = keys.Where(k => !deleted.Contains(k)).ToDictionary(k => k, k => "v-" + k);
-        foreach (var (key, value) in load.Acknowledged)
+        foreach (var (key, value) in load?.Acknowledged ?? [])
         {
             expected[key] = value;
         }

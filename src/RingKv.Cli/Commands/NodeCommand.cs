@@ -33,10 +33,11 @@ public static class NodeCommand
         var authFile = new Option<string?>("--auth-file") { Description = "Hashed client tokens (./ringkv token create): requests need 'Authorization: Bearer'. Required to listen beyond loopback.", HelpName = "PATH" };
         var clusterSecretFile = new Option<string?>("--cluster-secret-file") { Description = "With --join: the cluster secret file (mode 0600), needed to join and replicate.", HelpName = "PATH" };
         var strictQuorum = new Option<bool>("--strict-quorum") { Description = "With --join: count only the key's own replicas towards W (no hinted writes to fallback nodes while an owner is down)." };
+        var antiEntropyPause = new Option<double?>("--anti-entropy-pause") { Description = "With --join: seconds between anti-entropy rounds (default 15).", HelpName = "SECONDS" };
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile, strictQuorum })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause })
         {
             command.Options.Add(option);
         }
@@ -59,6 +60,7 @@ public static class NodeCommand
                 AuthFile = parseResult.GetValue(authFile),
                 ClusterSecretFile = parseResult.GetValue(clusterSecretFile),
                 SloppyQuorum = !parseResult.GetValue(strictQuorum),
+                AntiEntropyPause = parseResult.GetValue(antiEntropyPause) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             };
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });

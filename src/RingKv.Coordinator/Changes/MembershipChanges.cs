@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using RingKv.Coordinator.Hosting;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
 using RingKv.Coordinator.Transfers;
@@ -19,7 +18,7 @@ namespace RingKv.Coordinator.Changes;
 /// <item>Join: the new member is <c>joining</c>; writes for its future ranges reach it as well as
 /// the current owners (the write path adds the future preference list's extra members); its ranges
 /// stream from current replicas and are verified range by range; only then is it <c>up</c> in a new
-/// epoch, and reads go to it. After a grace period the old owners drop what they no longer own.</item>
+/// epoch, and reads go to it. Old owners drop what they no longer own later (PlacementCleanup).</item>
 /// <item>Decommission: the member is <c>leaving</c> (it still serves); its ranges stream to their
 /// new owners; then it is removed in a new epoch and, if this coordinator started it, stopped.</item>
 /// </list>
@@ -29,7 +28,6 @@ public sealed partial class MembershipChanges(
     MembershipService membership,
     TransferManager transfers,
     NodeLauncher launcher,
-    CoordinatorOptions options,
     TimeProvider time,
     ILogger<MembershipChanges> logger) : BackgroundService
 {
@@ -139,7 +137,6 @@ public sealed partial class MembershipChanges(
         }
         change.State = ChangeState.Done;
         LogDone(logger, change.Id, change.Kind, change.NodeId);
-        _ = ReleaseLaterAsync(plan.Releases, stoppingToken);
     }
 
     private async Task RollBackAsync(MembershipChange change, ChangeState state, string reason)
@@ -159,37 +156,6 @@ public sealed partial class MembershipChanges(
         }
     }
 
-    /// <summary>
-    /// After the switch, old owners keep what they no longer own for a grace period (a request in
-    /// flight with the previous map can still read it), then drop it, so every key ends on exactly
-    /// RF nodes.
-    /// </summary>
-    private async Task ReleaseLaterAsync(IReadOnlyList<RangeRelease> releases, CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(options.ReleaseGracePeriod, time, stoppingToken);
-            foreach (var release in releases)
-            {
-                if (membership.Map.FindMember(release.NodeId) is not { } member)
-                {
-                    continue;
-                }
-                var client = new Internode.InternodeClient(transfers.Channel(member.InternodeUrl));
-                foreach (var range in release.Ranges)
-                {
-                    await client.DropRangeAsync(new DropRangeRequest { Header = new Header { Epoch = membership.Map.Epoch }, Start = range.Start, End = range.End },
-                        deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: stoppingToken);
-                }
-                LogReleased(logger, release.NodeId, release.Ranges.Count);
-            }
-        }
-        catch (Exception ex) when (ex is Grpc.Core.RpcException or OperationCanceledException or HttpRequestException)
-        {
-            LogReleaseFailed(logger, ex.Message);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Membership change {Id} queued: {Kind} {NodeId}")]
     private static partial void LogQueued(ILogger logger, string id, ChangeKind kind, string nodeId);
 
@@ -199,9 +165,4 @@ public sealed partial class MembershipChanges(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Membership change {Id} ({Kind} {NodeId}) rolled back: {Reason}")]
     private static partial void LogRolledBack(ILogger logger, string id, ChangeKind kind, string nodeId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{NodeId} dropped {Ranges} ranges it no longer replicates")]
-    private static partial void LogReleased(ILogger logger, string nodeId, int ranges);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping released ranges failed (they stay, harmlessly, until the next change): {Reason}")]
-    private static partial void LogReleaseFailed(ILogger logger, string reason);
 }

@@ -70,6 +70,7 @@ public static class CoordinatorHost
         builder.Services.AddHostedService<FailureMonitor>();
         builder.Services.AddSingleton<MembershipChanges>();
         builder.Services.AddHostedService(services => services.GetRequiredService<MembershipChanges>());
+        builder.Services.AddHostedService<PlacementCleanup>();
         builder.Services.AddSingleton(services => new GatewayProxy(services.GetRequiredService<MembershipService>(), nodeLimits.MaxKeyBytes, nodeLimits.MaxValueBytes));
         var metrics = new NodeMetrics();
         builder.Services.AddSingleton(metrics);

@@ -82,7 +82,12 @@ public static class NodeHost
             builder.Services.AddSingleton<PeerClients>();
             builder.Services.AddSingleton<IKeyValueService, ReplicatedKeyValueService>();
             builder.Services.AddHostedService<MembershipAgent>();
-            builder.Services.AddSingleton<AntiEntropyOptions>();
+            var antiEntropy = new AntiEntropyOptions();
+            if (options.AntiEntropyPause is { } pause)
+            {
+                antiEntropy.PauseBetweenRounds = pause;
+            }
+            builder.Services.AddSingleton(antiEntropy);
             builder.Services.AddSingleton<AntiEntropyProgress>();
             builder.Services.AddHostedService<AntiEntropyService>();
             builder.Services.AddGrpc(grpc =>

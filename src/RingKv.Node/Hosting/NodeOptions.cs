@@ -65,6 +65,9 @@ public sealed class NodeOptions
     /// </summary>
     public string? ClusterSecretFile { get; set; }
 
+    /// <summary>Pause between anti-entropy rounds; null keeps the default (AntiEntropyOptions).</summary>
+    public TimeSpan? AntiEntropyPause { get; set; }
+
     public bool IsClustered => Join is not null;
 
     public void Validate()

@@ -206,6 +206,11 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
                 throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{self} still replicates {range} at epoch {map.Epoch}."));
             }
         }
+        // Nothing held there (the usual case after a quiet epoch): no delete, no range tombstone.
+        if (!Data.RangeScan.Entries(engine, range).Any())
+        {
+            return new DropRangeReply { Header = Header() };
+        }
         if (range.IsFull)
         {
             await engine.DeleteTokensAsync(0, ulong.MaxValue);

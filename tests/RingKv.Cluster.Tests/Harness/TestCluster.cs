@@ -40,6 +40,12 @@ public sealed class TestCluster : IAsyncDisposable
     public static Task<TestCluster> StartAsync(int nodes, int replicas = 3, string engine = "memory", params string[] coordinatorArgs) =>
         StartAsync(new TestCluster(engine, replicas, coordinatorArgs), nodes, withSecret: false);
 
+    /// <summary>A cluster whose nodes get extra flags (e.g. to keep anti-entropy out of a read-repair test).</summary>
+    public static Task<TestCluster> StartWithNodeArgsAsync(int nodes, string engine, params string[] nodeArgs) =>
+        StartAsync(new TestCluster(engine, 3, []) { _nodeArgs = nodeArgs }, nodes, withSecret: false);
+
+    private string[] _nodeArgs = [];
+
     /// <summary>A cluster whose coordinator and nodes share a cluster secret file.</summary>
     public static Task<TestCluster> StartWithSecretAsync(int nodes) => StartAsync(new TestCluster("memory", 3, []), nodes, withSecret: true);
 
@@ -116,7 +122,7 @@ public sealed class TestCluster : IAsyncDisposable
         }
         node.Process = RingKvProcess.Start(
             ["node", "--join", CoordinatorUrl.ToString(), "--node-name", node.Id, "--port", "0", "--internode-port", "0",
-            "--data-dir", node.DataDirectory, "--engine", _engine, .. SecretArguments],
+            "--data-dir", node.DataDirectory, "--engine", _engine, .. SecretArguments, .. _nodeArgs],
             new RingKvProcessOptions());
         node.Paused = false;
         node.Url = await node.Process.WaitForUrlAsync(StartDeadline);
