@@ -21,9 +21,7 @@ public sealed class MembershipChangeTests
         await Eventually.WaitUntilAsync(() => load.Acknowledged.Count >= 50, TimeSpan.FromSeconds(30), () => "load did not start");
         var deleted = await DeleteSomeAsync(cluster, keys, every: 10);
 
-        var newcomer = new TestNode("n6", Path.Combine(Path.GetTempPath(), "ringkv-n6-" + Guid.NewGuid().ToString("N")));
-        cluster.Nodes.Add(newcomer);
-        await cluster.StartNodeAsync(newcomer);
+        var newcomer = await cluster.AddNodeAsync("n6");
         await cluster.WaitUntilConvergedAsync();
         await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60));
         await load.StopAsync();
@@ -81,9 +79,7 @@ public sealed class MembershipChangeTests
         }
         var epochBefore = (await cluster.ClusterAsync(cluster.CoordinatorUrl)).GetProperty("epoch").GetInt64();
 
-        var newcomer = new TestNode("n5", Path.Combine(Path.GetTempPath(), "ringkv-n5-" + Guid.NewGuid().ToString("N")));
-        cluster.Nodes.Add(newcomer);
-        await cluster.StartNodeAsync(newcomer);
+        var newcomer = await cluster.AddNodeAsync("n5");
         string? running = null;
         await Eventually.WaitUntilAsync(async () =>
         {
@@ -119,11 +115,7 @@ public sealed class MembershipChangeTests
     public async Task JoinWhoseSourceIsKilledMidwayFinishesFromTheOtherReplicas()
     {
         await using var cluster = await TestCluster.StartAsync(4, 3, "memory", "--transfer-rate", "300", "--release-grace", "1");
-        var keys = await PreloadAsync(cluster, 1500);
-        var newcomer = new TestNode("n5", Path.Combine(Path.GetTempPath(), "ringkv-n5-" + Guid.NewGuid().ToString("N")));
-        cluster.Nodes.Add(newcomer);
-        await cluster.StartNodeAsync(newcomer);
-        await WaitForRunningTransferAsync(cluster);
+        var (keys, newcomer) = await StartSlowJoinAsync(cluster);
         var source = cluster.Nodes[0];
         await cluster.KillAsync(source);
 
@@ -142,11 +134,7 @@ public sealed class MembershipChangeTests
     public async Task JoinWhoseDestinationIsKilledMidwayRollsBack()
     {
         await using var cluster = await TestCluster.StartAsync(4, 3, "memory", "--transfer-rate", "300", "--release-grace", "1");
-        var keys = await PreloadAsync(cluster, 1500);
-        var newcomer = new TestNode("n5", Path.Combine(Path.GetTempPath(), "ringkv-n5-" + Guid.NewGuid().ToString("N")));
-        cluster.Nodes.Add(newcomer);
-        await cluster.StartNodeAsync(newcomer);
-        await WaitForRunningTransferAsync(cluster);
+        var (keys, newcomer) = await StartSlowJoinAsync(cluster);
         await cluster.KillAsync(newcomer);
         cluster.Nodes.Remove(newcomer);
 
@@ -154,6 +142,15 @@ public sealed class MembershipChangeTests
         var transfers = await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers"));
         Assert.Contains(transfers.GetProperty("transfers").EnumerateArray(), t => t.GetProperty("destination").GetString() == newcomer.Id && t.GetProperty("state").GetString() == "failed");
         await AssertEveryKeyOnExactlyItsOwnersAsync(cluster, keys, [], null);
+    }
+
+    /// <summary>Preloads keys, adds n5, and returns once its (rate-limited) transfer is under way.</summary>
+    private static async Task<(List<string> Keys, TestNode Newcomer)> StartSlowJoinAsync(TestCluster cluster)
+    {
+        var keys = await PreloadAsync(cluster, 1500);
+        var newcomer = await cluster.AddNodeAsync("n5");
+        await WaitForRunningTransferAsync(cluster);
+        return (keys, newcomer);
     }
 
     private static async Task WaitForRunningTransferAsync(TestCluster cluster) =>

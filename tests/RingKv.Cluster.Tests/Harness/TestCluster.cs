@@ -114,6 +114,15 @@ public sealed class TestCluster : IAsyncDisposable
         return process;
     }
 
+    /// <summary>Starts one more node (its data in this cluster's directory) that asks to join.</summary>
+    public async Task<TestNode> AddNodeAsync(string id)
+    {
+        var node = new TestNode(id, _directory.Combine(id));
+        Nodes.Add(node);
+        await StartNodeAsync(node);
+        return node;
+    }
+
     public async Task StartNodeAsync(TestNode node)
     {
         if (node.Process is not null)
