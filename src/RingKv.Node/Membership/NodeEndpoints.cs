@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace RingKv.Node.Membership;
@@ -21,6 +20,4 @@ public sealed class NodeEndpoints
     private static string UrlOf(ListenOptions? listen) => listen?.IPEndPoint is { } endpoint
         ? "http://" + (endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + endpoint.Address + "]" : endpoint.Address.ToString()) + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
         : throw new InvalidOperationException("The listener is not bound yet.");
-
-    public static bool IsLoopback(IPAddress address) => IPAddress.IsLoopback(address);
 }

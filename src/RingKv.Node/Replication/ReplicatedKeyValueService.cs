@@ -117,8 +117,7 @@ public sealed partial class ReplicatedKeyValueService(
         var targets = new List<ReplicaTarget>(ids.Count);
         foreach (var id in ids)
         {
-            var member = map.FindMember(id);
-            targets.Add(new ReplicaTarget(id, member?.InternodeUrl ?? string.Empty, id == view.SelfId, member?.State ?? MemberState.Dead));
+            targets.Add(Target(map, id));
         }
         return targets;
     }
@@ -168,8 +167,7 @@ public sealed partial class ReplicatedKeyValueService(
             {
                 continue;
             }
-            var member = map.FindMember(entry.NodeId);
-            targets.Add(new ReplicaTarget(entry.NodeId, member?.InternodeUrl ?? string.Empty, entry.NodeId == view.SelfId, member?.State ?? MemberState.Dead, entry.StandsInFor));
+            targets.Add(Target(map, entry.NodeId, entry.StandsInFor));
         }
         return targets;
     }
@@ -183,11 +181,11 @@ public sealed partial class ReplicatedKeyValueService(
         var pending = new List<ReplicaTarget>();
         foreach (var id in map.FutureRing.PreferenceList(token, map.ReplicationFactor))
         {
-            if (current.Exists(r => r.NodeId == id) || map.FindMember(id) is not { State: MemberState.Joining or MemberState.Up } member)
+            if (current.Exists(r => r.NodeId == id) || map.FindMember(id) is not { State: MemberState.Joining or MemberState.Up })
             {
                 continue;
             }
-            pending.Add(new ReplicaTarget(id, member.InternodeUrl, id == view.SelfId, member.State));
+            pending.Add(Target(map, id));
         }
         return pending;
     }
@@ -203,11 +201,11 @@ public sealed partial class ReplicatedKeyValueService(
         // hint on the next live node, so the write still has its replicas' worth of copies.
         var unavailable = new HashSet<string>(Facts(map).Unavailable, StringComparer.Ordinal) { replica.NodeId };
         var fallback = map.Ring.PreferenceList(entry.Token, map.ReplicationFactor, unavailable).FirstOrDefault(e => e.StandsInFor == replica.NodeId);
-        if (fallback.NodeId is null || map.FindMember(fallback.NodeId) is not { } member)
+        if (fallback.NodeId is null || map.FindMember(fallback.NodeId) is null)
         {
             return null;
         }
-        return await TryWriteAsync(new ReplicaTarget(member.Id, member.InternodeUrl, member.Id == view.SelfId, member.State, replica.NodeId), entry, operation);
+        return await TryWriteAsync(Target(map, fallback.NodeId, replica.NodeId), entry, operation);
     }
 
     private async Task<ReplicaAnswer?> TryWriteAsync(ReplicaTarget replica, StoredEntry entry, string operation)
@@ -305,6 +303,12 @@ public sealed partial class ReplicatedKeyValueService(
             LogReplicaFailed(logger, "list", member.Id, ex.Message);
             return null;
         }
+    }
+
+    private ReplicaTarget Target(ClusterMap map, string id, string? standsInFor = null)
+    {
+        var member = map.FindMember(id);
+        return new ReplicaTarget(id, member?.InternodeUrl ?? string.Empty, id == view.SelfId, member?.State ?? MemberState.Dead, standsInFor);
     }
 
     /// <summary>What every write needs to know of a map, computed once per map rather than per request.</summary>
