@@ -59,6 +59,76 @@ public sealed class MembershipChangeTests
     }
 
     [Fact]
+    public async Task AddRemoveAndAddAgainInARowLoseNothingAndKeepTheRingBalanced()
+    {
+        await using var cluster = await TestCluster.StartAsync(5, 3, "memory", QuickRelease);
+        var keys = await PreloadAsync(cluster, 600);
+        await using var load = new WriteLoad(cluster, "churn", maxWrites: 4000);
+        await Eventually.WaitUntilAsync(() => load.Acknowledged.Count >= 50, TimeSpan.FromSeconds(30), () => "load did not start");
+        var deleted = await DeleteSomeAsync(cluster, keys, every: 10);
+
+        await cluster.AddNodeAsync("n6");
+        await WaitUntilNoChangeIsPendingAsync(cluster);
+        await AssertBalancedAsync(cluster);
+        await DecommissionAsync(cluster, cluster.Node("n2"));
+        await AssertBalancedAsync(cluster);
+        await cluster.AddNodeAsync("n7");
+        await WaitUntilNoChangeIsPendingAsync(cluster);
+        await AssertBalancedAsync(cluster);
+
+        await cluster.WaitUntilConvergedAsync();
+        await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60));
+        await load.StopAsync();
+        Assert.True(load.ErrorRate < 0.01, $"write error rate {load.ErrorRate:P2}");
+        var changes = await ChangesAsync(cluster);
+        Assert.Equal(["join n6 done", "decommission n2 done", "join n7 done"], changes.TakeLast(3).Select(c => $"{c.Kind} {c.Node} {c.State}"));
+        await AssertEveryKeyOnExactlyItsOwnersAsync(cluster, keys, deleted, load);
+    }
+
+    [Fact]
+    public async Task ANodeAddedWhileAnotherIsBeingRemovedWaitsItsTurnAndBothComplete()
+    {
+        // A slow transfer rate keeps the decommission running long enough to queue a join behind it.
+        await using var cluster = await TestCluster.StartAsync(5, 3, "memory", "--transfer-rate", "400", "--release-grace", "1");
+        var keys = await PreloadAsync(cluster, 1500);
+        await using var load = new WriteLoad(cluster, "queue", maxWrites: 4000);
+        await Eventually.WaitUntilAsync(() => load.Acknowledged.Count >= 50, TimeSpan.FromSeconds(30), () => "load did not start");
+
+        var leaving = cluster.Node("n3");
+        leaving.Draining = true;
+        using (var response = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/nodes/" + leaving.Id)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        await WaitForRunningTransferAsync(cluster);
+        var newcomer = await cluster.AddNodeAsync("n6");
+
+        // Visible while it waits: the decommission runs, the join is queued, and the newcomer is on
+        // no ring yet (no tokens), so the running change's transfers are exactly the ones it needs.
+        var waiting = await ChangesAsync(cluster);
+        Assert.Contains(waiting, c => c is { Kind: "decommission", Node: "n3", State: "running" });
+        Assert.Contains(waiting, c => c is { Kind: "join", Node: "n6", State: "queued" });
+        var member = (await cluster.ClusterAsync(cluster.CoordinatorUrl)).GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("id").GetString() == newcomer.Id);
+        Assert.Equal("joining", member.GetProperty("state").GetString());
+        Assert.Equal(0, member.GetProperty("tokens").GetInt32());
+
+        await Eventually.WaitUntilAsync(async () => !(await cluster.MemberStatesAsync()).ContainsKey(leaving.Id),
+            TimeSpan.FromSeconds(90), () => $"{leaving.Id} did not leave");
+        await cluster.KillAsync(leaving);
+        cluster.Nodes.Remove(leaving);
+        await WaitUntilNoChangeIsPendingAsync(cluster);
+        await cluster.WaitUntilConvergedAsync();
+        await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(90));
+        await load.StopAsync();
+        Assert.True(load.ErrorRate < 0.01, $"write error rate {load.ErrorRate:P2}");
+        var finished = await ChangesAsync(cluster);
+        Assert.Contains(finished, c => c is { Kind: "decommission", Node: "n3", State: "done" });
+        Assert.Contains(finished, c => c is { Kind: "join", Node: "n6", State: "done" });
+        await AssertBalancedAsync(cluster);
+        await AssertEveryKeyOnExactlyItsOwnersAsync(cluster, keys, [], load);
+    }
+
+    [Fact]
     public async Task RemovalThatWouldLeaveFewerNodesThanTheReplicationFactorIsRefused()
     {
         await using var cluster = await TestCluster.StartAsync(3, 3, "memory");
@@ -142,6 +212,48 @@ public sealed class MembershipChangeTests
         var transfers = await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers"));
         Assert.Contains(transfers.GetProperty("transfers").EnumerateArray(), t => t.GetProperty("destination").GetString() == newcomer.Id && t.GetProperty("state").GetString() == "failed");
         await AssertEveryKeyOnExactlyItsOwnersAsync(cluster, keys, [], null);
+    }
+
+    private sealed record ChangeRow(string Id, string Kind, string Node, string State);
+
+    private static async Task<List<ChangeRow>> ChangesAsync(TestCluster cluster)
+    {
+        var list = await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/changes"));
+        return [.. list.GetProperty("changes").EnumerateArray().Select(c => new ChangeRow(
+            c.GetProperty("id").GetString()!, c.GetProperty("kind").GetString()!, c.GetProperty("node").GetString()!, c.GetProperty("state").GetString()!))];
+    }
+
+    private static async Task WaitUntilNoChangeIsPendingAsync(TestCluster cluster)
+    {
+        var seen = "";
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var pending = (await ChangesAsync(cluster)).Where(c => c.State is "queued" or "running").ToList();
+            seen = string.Join(", ", pending.Select(c => $"{c.Id} {c.Kind} {c.Node} {c.State}"));
+            return pending.Count == 0;
+        }, TimeSpan.FromSeconds(90), () => "changes still pending: " + seen);
+    }
+
+    /// <summary>Decommissions a live node, waits until it left the ring, and stops it.</summary>
+    private static async Task DecommissionAsync(TestCluster cluster, TestNode leaving)
+    {
+        leaving.Draining = true;
+        using (var response = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/nodes/" + leaving.Id)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        await Eventually.WaitUntilAsync(async () => !(await cluster.MemberStatesAsync()).ContainsKey(leaving.Id),
+            TimeSpan.FromSeconds(60), () => $"{leaving.Id} did not leave");
+        await cluster.KillAsync(leaving);
+        cluster.Nodes.Remove(leaving);
+    }
+
+    /// <summary>The cluster issue's balance bound: the largest node's share of the ring at most 1.25 times the smallest's.</summary>
+    private static async Task AssertBalancedAsync(TestCluster cluster)
+    {
+        var owners = (await cluster.ClusterAsync(cluster.CoordinatorUrl)).GetProperty("nodes").EnumerateArray()
+            .Where(n => n.GetProperty("state").GetString() == "up").Select(n => n.GetProperty("ownership").GetDouble()).ToList();
+        Assert.True(owners.Max() <= 1.25 * owners.Min(), $"ownership {string.Join(", ", owners)}");
     }
 
     /// <summary>Preloads keys, adds n5, and returns once its (rate-limited) transfer is under way.</summary>

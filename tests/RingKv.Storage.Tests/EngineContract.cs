@@ -246,6 +246,48 @@ public abstract class EngineContract
     }
 
     [Fact]
+    public async Task ConcurrentWritesOfOneKeyKeepTheNewestEvenWithinOneBatch()
+    {
+        await using var engine = await OpenAsync();
+        // Issued together so the committer takes them in one batch: each must be checked against
+        // the ones before it in that batch, not only against what is already stored.
+        var versions = Enumerable.Range(1, 200).Select(i => (ulong)((i * 7919) % 200 + 1)).ToList();
+        var writes = versions.Select(v => engine.WriteAsync(Entry("hot", "v" + v, v), WritePrecondition.None).AsTask()).ToList();
+        var results = await Task.WhenAll(writes);
+        Assert.Equal("v200", Encoding.UTF8.GetString(engine.Get("hot")!.Value));
+        Assert.Contains(results, r => r.Status == WriteStatus.Stale);
+    }
+
+    [Fact]
+    public async Task AfterARangeDeletionAnOlderWriteLandsAndOtherKeysKeepTheirVersions()
+    {
+        await using var engine = await OpenAsync();
+        await engine.WriteAsync(Entry("gone", "new", 500), WritePrecondition.None);
+        await engine.WriteAsync(Entry("kept", "new", 500), WritePrecondition.None);
+        var gone = KeyToken.Of("gone");
+        var kept = KeyToken.Of("kept");
+        await engine.DeleteTokensAsync(gone, gone);
+        Assert.Equal(WriteStatus.Applied, (await engine.WriteAsync(Entry("gone", "older", 100), WritePrecondition.None)).Status);
+        Assert.Equal("older", Encoding.UTF8.GetString(engine.Get("gone")!.Value));
+        if (kept != gone)
+        {
+            Assert.Equal(WriteStatus.Stale, (await engine.WriteAsync(Entry("kept", "older", 100), WritePrecondition.None)).Status);
+        }
+    }
+
+    [Fact]
+    public async Task VersionsAreCheckedAfterManyOtherKeysWereWritten()
+    {
+        await using var engine = await OpenAsync();
+        await engine.WriteAsync(Entry("first", "new", 500), WritePrecondition.None);
+        // More keys than the engine remembers recent versions for: the check must fall back to storage.
+        var filler = Enumerable.Range(0, 70_000).Select(i => engine.WriteAsync(Entry("filler-" + i, "v", 1), WritePrecondition.None).AsTask());
+        await Task.WhenAll(filler);
+        Assert.Equal(WriteStatus.Stale, (await engine.WriteAsync(Entry("first", "older", 100), WritePrecondition.None)).Status);
+        Assert.Equal("new", Encoding.UTF8.GetString(engine.Get("first")!.Value));
+    }
+
+    [Fact]
     public async Task StatsCountStoredEntries()
     {
         await using var engine = await OpenAsync();

@@ -46,6 +46,9 @@ public static class CoordinatorEndpoints
         routes.MapGet("/v1/cluster/transfers", (HttpContext context, TransferManager transfers, TimeProvider time) =>
             ClusterStatusJson.WriteAsync(context, json => WriteTransfers(json, transfers.List(), time.GetUtcNow())));
 
+        routes.MapGet("/v1/cluster/changes", (HttpContext context, MembershipChanges changes) =>
+            ClusterStatusJson.WriteAsync(context, json => WriteChanges(json, changes.List())));
+
         routes.MapGet("/v1/cluster/locate/{**key}", async (HttpContext context, MembershipService membership) =>
         {
             var error = RequestKey.TryGet(context, LocatePrefix, maxKeyBytes, out var key);
@@ -187,6 +190,39 @@ public static class CoordinatorEndpoints
         routes.Map("/v1/kv/{**key}", (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context));
         routes.Map("/v1/kv", (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context));
         return routes;
+    }
+
+    /// <summary>Membership changes, oldest first: one runs at a time, the others wait their turn (queued) or are history.</summary>
+    private static void WriteChanges(System.Text.Json.Utf8JsonWriter json, IReadOnlyList<MembershipChange> changes)
+    {
+        json.WriteStartObject();
+        json.WriteStartArray("changes");
+        foreach (var change in changes)
+        {
+            json.WriteStartObject();
+            json.WriteString("id", change.Id);
+            json.WriteString("kind", change.Kind.ToString().ToLowerInvariant());
+            json.WriteString("node", change.NodeId);
+            json.WriteString("state", change.State.ToString().ToLowerInvariant());
+            json.WriteString("createdAt", change.CreatedAt);
+            if (change.FinishedAt is { } finished)
+            {
+                json.WriteString("finishedAt", finished);
+            }
+            json.WriteStartArray("transfers");
+            foreach (var id in change.TransferIds)
+            {
+                json.WriteStringValue(id);
+            }
+            json.WriteEndArray();
+            if (change.Error is { } error)
+            {
+                json.WriteString("error", error);
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 
     private static void WriteTransfers(System.Text.Json.Utf8JsonWriter json, IReadOnlyList<TransferStatus> transfers, DateTimeOffset now)

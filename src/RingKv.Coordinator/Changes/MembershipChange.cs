@@ -37,7 +37,10 @@ public sealed class MembershipChange(string id, ChangeKind kind, string nodeId, 
 
     public string? Error { get; set; }
 
-    public List<string> TransferIds { get; } = [];
+    /// <summary>The transfers this change started; replaced as a whole, so readers on other threads see a complete list.</summary>
+    public IReadOnlyList<string> TransferIds { get; private set; } = [];
+
+    public void AddTransfers(IEnumerable<string> ids) => TransferIds = [.. TransferIds, .. ids];
 
     public bool CancelRequested => _cancelRequested;
 

@@ -66,6 +66,14 @@ public sealed partial class MembershipChanges(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // A restarted coordinator finds the changes that were under way in its persisted map: run
+        // them again from the start (transfers apply last-writer-wins and verify, so repeating one
+        // is safe), joins before decommissions, in member order.
+        foreach (var member in membership.Map.Members.Where(m => m.State is MemberState.Joining or MemberState.Leaving)
+            .OrderBy(m => m.State == MemberState.Joining ? 0 : 1).ThenBy(m => m.Number))
+        {
+            Enqueue(member.State == MemberState.Joining ? ChangeKind.Join : ChangeKind.Decommission, member.Id);
+        }
         try
         {
             await foreach (var change in _queue.Reader.ReadAllAsync(stoppingToken))
@@ -101,6 +109,10 @@ public sealed partial class MembershipChanges(
         {
             map = membership.SetState(change.NodeId, MemberState.Leaving, "decommission " + change.Id);
         }
+        if (change.Kind == ChangeKind.Join)
+        {
+            map = membership.AssignTokens(change.NodeId);
+        }
         var unavailable = map.Members.Where(m => m.State is MemberState.Suspect or MemberState.Dead).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
         var plan = TransferPlanner.Plan(map, unavailable);
         if (plan.Unsourced.Count > 0)
@@ -109,7 +121,7 @@ public sealed partial class MembershipChanges(
             return;
         }
         var started = transfers.Start(plan, $"{change.Kind.ToString().ToLowerInvariant()} {change.NodeId} ({change.Id})", change.Id);
-        change.TransferIds.AddRange(started.Select(t => t.Id));
+        change.AddTransfers(started.Select(t => t.Id));
         if (change.CancelRequested)
         {
             started.ToList().ForEach(t => t.RequestCancel());

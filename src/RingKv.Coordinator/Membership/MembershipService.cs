@@ -103,12 +103,13 @@ public sealed partial class MembershipService
             var newId = request.Id is { } wanted && IsValidId(wanted) && map.FindMember(wanted) is null
                 ? wanted
                 : "n" + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            // Tokens are chosen against the ring as it will be (joining members included, leaving
-            // ones out), so members joining one after another never pick overlapping tokens.
-            var tokens = _allocator.AllocateTokens(map.FutureRing, newId);
             // The first member owns the empty ring at once; later ones join in stages: they own their
-            // ranges only after those were transferred and verified (MembershipChanges).
+            // ranges only after those were transferred and verified (MembershipChanges). A joining
+            // member gets its tokens only when its change starts (AssignTokens): while it waits in
+            // the queue behind another change it is on no ring, so that change's transfers and the
+            // writes sent to future owners meanwhile are exactly the ones that change needs.
             startedJoining = !map.Ring.IsEmpty;
+            IReadOnlyList<ulong> tokens = startedJoining ? [] : _allocator.AllocateTokens(map.FutureRing, newId);
             var member = new ClusterMember(newId, number, request.ClientUrl, request.InternodeUrl, startedJoining ? MemberState.Joining : MemberState.Up, tokens);
             Publish(map.WithMember(member));
             _health.RecordProcess(newId, request.ProcessId);
@@ -152,6 +153,26 @@ public sealed partial class MembershipService
             {
                 Publish(new ClusterMap(_map.Epoch + 1, map.ReplicationFactor, map.Members, map.HighestMemberNumber));
             }
+        }
+    }
+
+    /// <summary>
+    /// Gives a joining member its tokens when its change starts, chosen against the ring as it will
+    /// be (joining members included, leaving ones out) so that members joining one after another
+    /// never pick overlapping tokens and the ring stays balanced after every change.
+    /// </summary>
+    public ClusterMap AssignTokens(string id)
+    {
+        lock (_changeLock)
+        {
+            if (_map.FindMember(id) is not { State: MemberState.Joining, Tokens.Count: 0 } member)
+            {
+                return _map;
+            }
+            var tokens = _allocator.AllocateTokens(_map.FutureRing, id);
+            var placed = new ClusterMember(member.Id, member.Number, member.ClientUrl, member.InternodeUrl, member.State, tokens);
+            Publish(new ClusterMap(_map.Epoch + 1, _map.ReplicationFactor, _map.Members.Select(m => m.Id == id ? placed : m).ToArray(), _map.HighestMemberNumber));
+            return _map;
         }
     }
 

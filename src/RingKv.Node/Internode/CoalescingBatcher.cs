@@ -97,6 +97,11 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
     {
         public TItem Item { get; } = item;
 
-        public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <remarks>
+        /// Continuations run inline on the thread that completes the batch: what waits on one
+        /// replica's answer is a few instructions (count it towards a quorum, hand off to the
+        /// request), and queueing each of them to the thread pool cost a thread hop per key per peer.
+        /// </remarks>
+        public TaskCompletionSource<TResult> Completion { get; } = new();
     }
 }

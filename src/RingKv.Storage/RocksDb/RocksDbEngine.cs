@@ -24,6 +24,7 @@ namespace RingKv.Storage.RocksDb;
 public sealed class RocksDbEngine : IStorageEngine
 {
     private const int MaxBatchWrites = 512;
+    private const int RecentVersionCapacity = 65_536;
 
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _writeOptions;
@@ -153,14 +154,13 @@ public sealed class RocksDbEngine : IStorageEngine
         var reader = _writes.Reader;
         var batch = new List<PendingWrite>(_maxBatch);
         var results = new WriteResult[_maxBatch];
-        // Entries written earlier in the same batch: a later write of the same key must see them.
-        var written = new Dictionary<string, StoredEntry>(StringComparer.Ordinal);
+        // The stored version of recently written keys, including those written earlier in this batch.
+        var recent = new RecentVersions(RecentVersionCapacity);
         // Token ranges deleted earlier in the batch: the database still shows their old entries.
         var deletedRanges = new List<(ulong First, ulong Last)>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            written.Clear();
             while (batch.Count < _maxBatch && reader.TryRead(out var next))
             {
                 batch.Add(next);
@@ -180,28 +180,26 @@ public sealed class RocksDbEngine : IStorageEngine
                         var from = EntryCodec.EncodePosition(ScanPosition.AtToken(first));
                         var to = EntryCodec.EncodePosition(new ScanPosition(last, [0xFF]));
                         writeBatch.DeleteRange(from, (ulong)from.Length, to, (ulong)to.Length, null);
-                        foreach (var key in written.Keys.Where(k => written[k].Token >= first && written[k].Token <= last).ToList())
-                        {
-                            written.Remove(key);
-                        }
+                        recent.ForgetTokens(first, last);
                         deletedRanges.Add((first, last));
                         results[i] = default;
                         continue;
                     }
-                    var current = written.TryGetValue(write.Entry.Key, out var earlier) ? EntryHeader.Of(earlier)
+                    var current = recent.TryGet(write.Entry.Key, out var known) ? known
                         : deletedRanges.Exists(r => write.Entry.Token >= r.First && write.Entry.Token <= r.Last) ? null
                         : _db.Get(write.DbKey, HeaderDeserializer.Instance);
                     results[i] = Decide(write, current, nowMs);
                     if (results[i].Status == WriteStatus.Applied)
                     {
                         writeBatch.Put(write.DbKey, write.DbValue);
-                        written[write.Entry.Key] = write.Entry;
+                        recent.Record(write.Entry);
                     }
                 }
                 if (writeBatch.Count() > 0)
                 {
                     _db.Write(writeBatch, _writeOptions);
                 }
+                recent.Trim();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Result = results[i];
@@ -221,6 +219,8 @@ public sealed class RocksDbEngine : IStorageEngine
             catch (Exception ex)
             {
                 // Nothing of this batch is acknowledged: RocksDB applies a WriteBatch atomically or not at all.
+                // The versions recorded for it were never stored.
+                recent.Clear();
                 foreach (var write in batch)
                 {
                     write.Completion.TrySetException(ex);
