@@ -31,6 +31,22 @@ public sealed class BenchCommandTests(MemoryNodeFixture node) : IClassFixture<Me
     }
 
     [Fact]
+    public async Task FillWritesEachKeyOfTheKeySpaceOnceThenStops()
+    {
+        var result = await node.RunAsync("bench", "--op", "fill", "--duration", "60", "--concurrency", "4", "--keys", "300", "--value-size", "10", "--json");
+
+        Assert.True(result.ExitCode == ExitCodes.Success, result.Description);
+        using var report = JsonDocument.Parse(result.StandardOutput);
+        Assert.Equal("fill", report.RootElement.GetProperty("op").GetString());
+        Assert.Equal(300, report.RootElement.GetProperty("requests").GetInt64());
+        Assert.True(report.RootElement.GetProperty("durationSeconds").GetDouble() < 60, result.Description);
+        foreach (var index in new[] { 0, 150, 299 })
+        {
+            Assert.NotNull(await node.Client.GetAsync($"bench/{index:D8}"));
+        }
+    }
+
+    [Fact]
     public async Task BenchPrintsAReadableSummaryAndAProgressLine()
     {
         var result = await node.RunAsync("bench", "--op", "put", "--duration", "1.5", "--concurrency", "2", "--keys", "50");

@@ -14,4 +14,10 @@ public enum BenchOperation
     /// cache-like key-value store sees); all keys are written first.
     /// </summary>
     Mixed,
+
+    /// <summary>
+    /// Writes every key of the key space once, in order, then stops (or at the duration): loads a
+    /// known number of distinct keys, e.g. to measure memory per entry or a transfer of a given size.
+    /// </summary>
+    Fill,
 }

@@ -62,6 +62,7 @@ public static class BenchReport
     {
         BenchOperation.Put => "put",
         BenchOperation.Get => "get",
+        BenchOperation.Fill => "fill",
         _ => "mixed",
     };
 }

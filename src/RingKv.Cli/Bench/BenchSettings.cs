@@ -15,7 +15,7 @@ public sealed record BenchSettings(
     /// <summary>Share of reads in <see cref="BenchOperation.Mixed"/>, in percent.</summary>
     public const int MixedReadPercent = 90;
 
-    public bool NeedsPreload => Operation != BenchOperation.Put;
+    public bool NeedsPreload => Operation is BenchOperation.Get or BenchOperation.Mixed;
 
     public static string KeyAt(int index) => $"bench/{index:D8}";
 }

@@ -22,6 +22,7 @@ public sealed class LoadGenerator
     private readonly string[] _keys;
     private readonly Stopwatch _clock = new();
     private long _requests;
+    private int _nextFill = -1;
     private long _errors;
     private string? _firstError;
 
@@ -96,11 +97,24 @@ public sealed class LoadGenerator
         var random = new Random();
         while (!stop.IsCancellationRequested)
         {
-            var key = _keys[random.Next(_keys.Length)];
+            string key;
+            if (_settings.Operation == BenchOperation.Fill)
+            {
+                var index = Interlocked.Increment(ref _nextFill);
+                if (index >= _keys.Length)
+                {
+                    break;
+                }
+                key = _keys[index];
+            }
+            else
+            {
+                key = _keys[random.Next(_keys.Length)];
+            }
             var read = _settings.Operation switch
             {
                 BenchOperation.Get => true,
-                BenchOperation.Put => false,
+                BenchOperation.Put or BenchOperation.Fill => false,
                 _ => random.Next(100) < BenchSettings.MixedReadPercent,
             };
             var start = Stopwatch.GetTimestamp();

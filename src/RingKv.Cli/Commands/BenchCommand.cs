@@ -14,10 +14,10 @@ public static class BenchCommand
     {
         var op = new Option<string>("--op")
         {
-            Description = $"put: writes; get: reads (keys written first); mixed: {BenchSettings.MixedReadPercent}% reads, {100 - BenchSettings.MixedReadPercent}% writes (keys written first).",
+            Description = $"put: writes; get: reads (keys written first); mixed: {BenchSettings.MixedReadPercent}% reads, {100 - BenchSettings.MixedReadPercent}% writes (keys written first); fill: writes each key of --keys once, in order, then stops.",
             DefaultValueFactory = _ => "put",
         };
-        op.AcceptOnlyFromAmong("put", "get", "mixed");
+        op.AcceptOnlyFromAmong("put", "get", "mixed", "fill");
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent closed-loop workers (and HTTP/1.1 connections).", DefaultValueFactory = _ => 50, HelpName = "C" }
             .Require(c => c is >= 1 and <= 10_000, "--concurrency must be between 1 and 10000.");
         var duration = new Option<double>("--duration") { Description = "How long to measure, in seconds.", DefaultValueFactory = _ => 10, HelpName = "SECONDS" }
