@@ -1,5 +1,6 @@
 using System.CommandLine;
 using RingKv.Client;
+using RingKv.Node.Security.Tls;
 
 namespace RingKv.Cli.Commands;
 
@@ -28,7 +29,7 @@ public sealed class ConnectionOptions
 
     public Option<string?> CaFile { get; } = new("--ca-file")
     {
-        Description = $"PEM certificate of the authority an https server's certificate must chain to (and nothing else). Default: ${CaVariable}, else {RingKv.Node.Security.Tls.LocalAuthority.DefaultAuthorityPath} if present (./ringkv up --tls), else the system's roots.",
+        Description = $"PEM certificate of the authority an https server's certificate must chain to (and nothing else). Default: ${CaVariable}, else {LocalAuthority.DefaultAuthorityPath} if present (./ringkv up --tls), else the system's roots.",
         HelpName = "PATH",
     };
 
@@ -50,7 +51,7 @@ public sealed class ConnectionOptions
         if (string.IsNullOrWhiteSpace(path))
         {
             // What `./ringkv up --tls` made in the default data directory.
-            return File.Exists(RingKv.Node.Security.Tls.LocalAuthority.DefaultAuthorityPath) ? RingKv.Node.Security.Tls.LocalAuthority.DefaultAuthorityPath : null;
+            return File.Exists(LocalAuthority.DefaultAuthorityPath) ? LocalAuthority.DefaultAuthorityPath : null;
         }
         return File.Exists(path) ? path : throw new UsageException($"The CA file '{path}' does not exist. ./ringkv up --tls writes one to <data-dir>/tls/ca.crt.");
     }

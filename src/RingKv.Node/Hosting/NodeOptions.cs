@@ -107,6 +107,11 @@ public sealed class NodeOptions
         {
             throw new ArgumentException("A cluster member with TLS needs --tls-ca, the cluster's authority, to verify its peers and the coordinator.");
         }
+        if (IsClustered && TlsCertificateFile is not null && !Join!.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            // The secret and heartbeats must not leave in clear text from a member that has TLS.
+            throw new ArgumentException($"--join '{Join}' is not an https URL, but this node has TLS. Use the coordinator's https URL.", nameof(Join));
+        }
         if (Engine is not ("rocksdb" or "memory"))
         {
             throw new ArgumentException($"Unknown engine '{Engine}'. Use 'rocksdb' or 'memory'.", nameof(Engine));
