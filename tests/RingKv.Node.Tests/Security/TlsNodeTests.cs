@@ -42,6 +42,23 @@ public sealed class TlsNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MembersHandlerTrustsTheClusterAuthorityAndRefusesAServerCertifiedByAnother()
+    {
+        using var otherDirectory = new TempFolder();
+        var other = LocalAuthority.Ensure(otherDirectory.Path, IPAddress.Loopback, TimeProvider.System);
+        // What PeerClients, the membership agent, the gateway and transfers build their connections with.
+        using var member = new HttpClient(ClusterTls.Load(_files.CertificateFile, _files.KeyFile, _files.AuthorityFile).Apply(new SocketsHttpHandler()));
+        using var stranger = new HttpClient(ClusterTls.Load(other.CertificateFile, other.KeyFile, other.AuthorityFile).Apply(new SocketsHttpHandler()));
+        var live = new Uri(_server.BaseAddress, "/health/live");
+
+        using var trusted = await member.GetAsync(live);
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => stranger.GetAsync(live));
+
+        Assert.Equal(HttpStatusCode.OK, trusted.StatusCode);
+        Assert.IsType<System.Security.Authentication.AuthenticationException>(refused.InnerException);
+    }
+
+    [Fact]
     public async Task PlainHttpGetsNoAnswerAndNoServerError()
     {
         var plain = new UriBuilder(_server.BaseAddress) { Scheme = Uri.UriSchemeHttp }.Uri;
