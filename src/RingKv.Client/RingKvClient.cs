@@ -35,6 +35,15 @@ public sealed class RingKvClient : IDisposable
     {
     }
 
+    /// <summary>Creates a client with its own connection pool that trusts the certificate authority in <paramref name="caFile"/>.</summary>
+    /// <param name="baseAddress">The server, e.g. <c>https://127.0.0.1:7000</c>.</param>
+    /// <param name="bearerToken">Sent as <c>Authorization: Bearer</c> when not null.</param>
+    /// <param name="caFile">PEM certificate of the cluster's authority (e.g. <c>ringkv-data/tls/ca.crt</c>); null trusts the system's roots.</param>
+    public RingKvClient(Uri baseAddress, string? bearerToken, string? caFile)
+        : this(new HttpClient(TrustedAuthority.CreateHandler(caFile)) { BaseAddress = baseAddress }, bearerToken, ownsHttp: true)
+    {
+    }
+
     /// <summary>Creates a client over a caller-owned <see cref="HttpClient"/> whose <c>BaseAddress</c> is the server.</summary>
     public RingKvClient(HttpClient httpClient, string? bearerToken = null)
         : this(httpClient, bearerToken, ownsHttp: false)

@@ -13,7 +13,7 @@ namespace RingKv.Testing;
 public sealed partial class RingKvProcess : IAsyncDisposable
 {
     /// <summary>Variables a developer's shell may set that would silently point a test elsewhere.</summary>
-    private static readonly string[] ScrubbedVariables = ["RINGKV_URL", "RINGKV_TOKEN", "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_URLS"];
+    private static readonly string[] ScrubbedVariables = ["RINGKV_URL", "RINGKV_TOKEN", "RINGKV_CA", "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_URLS"];
 
     private static readonly TimeSpan DisposeDeadline = TimeSpan.FromSeconds(15);
 

@@ -47,25 +47,23 @@ public static class BenchCommand
                 TimeSpan.FromSeconds(parseResult.GetValue(duration)),
                 parseResult.GetValue(valueSize),
                 parseResult.GetValue(keys));
-            return await RunAsync(settings, parseResult.GetValue(json), cancellationToken);
+            using var handler = connection.CreateHandler(parseResult);
+            return await RunAsync(settings, handler, parseResult.GetValue(json), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(BenchSettings settings, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(BenchSettings settings, SocketsHttpHandler handler, bool json, CancellationToken cancellationToken)
     {
-        using var handler = new SocketsHttpHandler
-        {
-            // One connection per worker: closed-loop HTTP/1.1 has one request in flight per connection.
-            MaxConnectionsPerServer = settings.Concurrency,
-            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-            UseProxy = false,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-        };
-        using var http = new HttpClient(handler) { BaseAddress = settings.Url, Timeout = RequestTimeout };
+        // One connection per worker: closed-loop HTTP/1.1 has one request in flight per connection.
+        handler.MaxConnectionsPerServer = settings.Concurrency;
+        handler.PooledConnectionLifetime = Timeout.InfiniteTimeSpan;
+        handler.UseProxy = false;
+        handler.UseCookies = false;
+        handler.AllowAutoRedirect = false;
+        handler.AutomaticDecompression = DecompressionMethods.None;
+        handler.ConnectTimeout = TimeSpan.FromSeconds(5);
+        using var http = new HttpClient(handler, disposeHandler: false) { BaseAddress = settings.Url, Timeout = RequestTimeout };
         using var client = new RingKvClient(http, settings.Token);
         var generator = new LoadGenerator(client, settings);
 

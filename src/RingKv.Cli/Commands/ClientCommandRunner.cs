@@ -16,7 +16,7 @@ public static class ClientCommandRunner
         CancellationToken cancellationToken)
     {
         var url = connection.ResolveUrl(parseResult);
-        using var http = new HttpClient { BaseAddress = url, Timeout = RequestTimeout };
+        using var http = new HttpClient(connection.CreateHandler(parseResult)) { BaseAddress = url, Timeout = RequestTimeout };
         using var client = new RingKvClient(http, connection.ResolveToken(parseResult));
         try
         {
@@ -25,6 +25,13 @@ public static class ClientCommandRunner
         catch (RingKvException e)
         {
             await Console.Error.WriteLineAsync($"ringkv: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (HttpRequestException e) when (e.InnerException is System.Security.Authentication.AuthenticationException tls)
+        {
+            await Console.Error.WriteLineAsync(
+                $"ringkv: refusing {url}: its TLS certificate is not trusted ({tls.Message.TrimEnd('.')}). " +
+                $"Give the cluster's authority with --ca-file or ${ConnectionOptions.CaVariable} (./ringkv up --tls writes <data-dir>/tls/ca.crt).");
             return ExitCodes.Failure;
         }
         catch (HttpRequestException e)

@@ -47,6 +47,8 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<string?> ClusterSecretFile { get; } = new("--cluster-secret-file") { Description = "The cluster secret (a file of mode 0600): nodes must present it to join, heartbeat and replicate. 'up' creates one in its data directory.", HelpName = "PATH" };
 
+    public TlsOptionSet Tls { get; } = new("PEM certificate of the coordinator's listener (also its client certificate towards nodes); passed with the key and CA to the nodes it starts.");
+
     public void AddTo(Command command)
     {
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
@@ -54,6 +56,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         {
             command.Options.Add(option);
         }
+        Tls.AddTo(command);
     }
 
     public CoordinatorOptions Bind(ParseResult parseResult) => new()
@@ -69,5 +72,8 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         ReleaseGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(ReleaseGrace)),
         AuthFile = parseResult.GetValue(AuthFile),
         ClusterSecretFile = parseResult.GetValue(ClusterSecretFile),
+        TlsCertificateFile = parseResult.GetValue(Tls.Certificate),
+        TlsKeyFile = parseResult.GetValue(Tls.Key),
+        TlsAuthorityFile = parseResult.GetValue(Tls.Authority),
     };
 }

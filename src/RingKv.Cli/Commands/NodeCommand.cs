@@ -34,6 +34,7 @@ public static class NodeCommand
         var clusterSecretFile = new Option<string?>("--cluster-secret-file") { Description = "With --join: the cluster secret file (mode 0600), needed to join and replicate.", HelpName = "PATH" };
         var strictQuorum = new Option<bool>("--strict-quorum") { Description = "With --join: count only the key's own replicas towards W (no hinted writes to fallback nodes while an owner is down)." };
         var antiEntropyPause = new Option<double?>("--anti-entropy-pause") { Description = "With --join: seconds between anti-entropy rounds (default 15).", HelpName = "SECONDS" };
+        var tls = new TlsOptionSet("PEM certificate of the client and internode listeners (also this node's client certificate towards peers and the coordinator).");
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
@@ -41,6 +42,7 @@ public static class NodeCommand
         {
             command.Options.Add(option);
         }
+        tls.AddTo(command);
 
         command.SetAction(async parseResult =>
         {
@@ -61,6 +63,9 @@ public static class NodeCommand
                 ClusterSecretFile = parseResult.GetValue(clusterSecretFile),
                 SloppyQuorum = !parseResult.GetValue(strictQuorum),
                 AntiEntropyPause = parseResult.GetValue(antiEntropyPause) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                TlsCertificateFile = parseResult.GetValue(tls.Certificate),
+                TlsKeyFile = parseResult.GetValue(tls.Key),
+                TlsAuthorityFile = parseResult.GetValue(tls.Authority),
             };
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });

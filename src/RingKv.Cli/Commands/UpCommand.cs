@@ -1,6 +1,8 @@
 using System.CommandLine;
 using RingKv.Cli.Hosting;
 using RingKv.Coordinator.Hosting;
+using RingKv.Node.Hosting;
+using RingKv.Node.Security.Tls;
 
 namespace RingKv.Cli.Commands;
 
@@ -20,10 +22,12 @@ public static class UpCommand
         var options = new ServerOptionSet(defaults);
         var nodes = new Option<int>("--nodes") { Description = "Storage nodes to run (the coordinator starts them on free loopback ports).", DefaultValueFactory = _ => DefaultNodes, HelpName = "N" };
         var auth = new Option<bool>("--auth") { Description = "Require tokens: generates an admin token on first use, prints it once, and saves it as <data-dir>/admin.token (mode 0600), where ./ringkv finds it." };
+        var tls = new Option<bool>("--tls") { Description = "Serve https: makes a certificate authority (<data-dir>/tls/ca.crt, key mode 0600) on first use and a certificate for the coordinator and nodes; ./ringkv trusts that CA by itself when run from the directory holding ringkv-data (else --ca-file or RINGKV_CA)." };
         var command = new Command("up", "Start a local RingKV cluster in the foreground: a coordinator on --port and --nodes storage nodes, and print its URL. Ctrl+C or SIGTERM stops it all cleanly.");
         options.AddTo(command);
         command.Options.Add(nodes);
         command.Options.Add(auth);
+        command.Options.Add(tls);
         command.SetAction(async parseResult =>
         {
             var coordinator = options.Bind(parseResult);
@@ -35,6 +39,14 @@ public static class UpCommand
             if (parseResult.GetValue(auth))
             {
                 coordinator.AuthFile = await AdminToken.EnsureAsync(coordinator.DataDirectory);
+            }
+            if (parseResult.GetValue(tls) && coordinator.TlsCertificateFile is null)
+            {
+                var files = LocalAuthority.Ensure(coordinator.DataDirectory, NodeHost.ParseBindAddress(coordinator.BindAddress, authenticated: true), TimeProvider.System);
+                coordinator.TlsCertificateFile = files.CertificateFile;
+                coordinator.TlsKeyFile = files.KeyFile;
+                coordinator.TlsAuthorityFile = files.AuthorityFile;
+                await Console.Error.WriteLineAsync($"TLS on. Clients trust the authority {files.AuthorityFile}: ./ringkv --ca-file (or RINGKV_CA), curl --cacert.");
             }
             if (count < 1)
             {
@@ -49,8 +61,14 @@ public static class UpCommand
                 count,
                 url => UpPrefix + url,
                 url => $"{count} nodes, {coordinator.ReplicationFactor} copies of every key; data in {Path.GetFullPath(coordinator.DataDirectory)}. " +
-                       $"Try: ./ringkv put hello world --url {url}; ./ringkv status --url {url}. Ctrl+C stops.");
+                       $"Try: ./ringkv put hello world --url {url}{CaHint(coordinator)}; ./ringkv status --url {url}{CaHint(coordinator)}. Ctrl+C stops.");
         });
         return command;
     }
+
+    /// <summary>The --ca-file a client needs, unless it finds the authority by itself (the default data directory).</summary>
+    private static string CaHint(CoordinatorOptions coordinator) =>
+        coordinator.TlsAuthorityFile is { } authority && Path.GetFullPath(authority) != Path.GetFullPath(LocalAuthority.DefaultAuthorityPath)
+            ? " --ca-file " + authority
+            : string.Empty;
 }

@@ -7,6 +7,7 @@ using RingKv.Coordinator.Membership;
 using RingKv.Core.Cluster;
 using RingKv.Core.Keys;
 using RingKv.Node.Api;
+using RingKv.Node.Security.Tls;
 
 namespace RingKv.Coordinator.Gateway;
 
@@ -16,19 +17,20 @@ namespace RingKv.Coordinator.Gateway;
 /// forwarded to an up node, which coordinates them. A node that refuses the connection is skipped:
 /// nothing was sent to it, so even a write is safe to send to the next one.
 /// </summary>
-public sealed class GatewayProxy(MembershipService membership, int maxKeyBytes, int maxValueBytes)
+public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, int maxKeyBytes, int maxValueBytes)
 {
     private static readonly string[] ForwardedRequestHeaders = ["Content-Type", "If-Match", "If-None-Match", "Accept", "Authorization"];
     private static readonly string[] ForwardedResponseHeaders = ["ETag", "X-RingKV-Expires-At", "Cache-Control"];
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler
+    // With TLS, nodes' client ports are https and their certificates must chain to the cluster's authority.
+    private readonly HttpClient _http = new(tls.Apply(new SocketsHttpHandler
     {
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
         MaxConnectionsPerServer = 256,
         ConnectTimeout = TimeSpan.FromSeconds(2),
         AutomaticDecompression = DecompressionMethods.None,
         UseCookies = false,
-    })
+    }))
     { Timeout = TimeSpan.FromSeconds(30) };
 
     private int _next;

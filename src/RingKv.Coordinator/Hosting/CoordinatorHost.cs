@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,7 @@ using RingKv.Node.Api;
 using RingKv.Node.Hosting;
 using RingKv.Node.Observability;
 using RingKv.Node.Security;
+using RingKv.Node.Security.Tls;
 
 namespace RingKv.Coordinator.Hosting;
 
@@ -29,6 +31,7 @@ public static class CoordinatorHost
         var bind = NodeHost.ParseBindAddress(options.BindAddress, options.AuthFile is not null);
         var tokens = options.AuthFile is { } authFile ? TokenStore.Load(authFile) : null;
         var secret = ClusterSecret.From(options.ClusterSecretFile);
+        var tls = ClusterTls.Load(options.TlsCertificateFile, options.TlsKeyFile, options.TlsAuthorityFile);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         NodeHost.ConfigureLogging(builder.Logging);
         var nodeLimits = new NodeOptions();
@@ -36,12 +39,21 @@ public static class CoordinatorHost
         {
             ServerLimits.Apply(kestrel.Limits, nodeLimits);
             kestrel.AddServerHeader = false;
-            kestrel.Listen(bind, options.Port, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(bind, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                if (tls.IsEnabled)
+                {
+                    // Clients of the gateway have no certificate; members show theirs for the control plane.
+                    tls.Listen(listen, ClientCertificateMode.AllowCertificate);
+                }
+            });
         });
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(dataDirectory);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(secret);
+        builder.Services.AddSingleton(tls);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ClusterMapStore(dataDirectory));
         builder.Services.AddSingleton<MemberHealthTable>();
@@ -65,13 +77,14 @@ public static class CoordinatorHost
             services.GetRequiredService<MembershipService>(),
             services.GetRequiredService<TimeProvider>(),
             secret,
+            tls,
             services.GetRequiredService<ILogger<TransferManager>>())
         { RateLimit = options.TransferRateLimit });
         builder.Services.AddHostedService<FailureMonitor>();
         builder.Services.AddSingleton<MembershipChanges>();
         builder.Services.AddHostedService(services => services.GetRequiredService<MembershipChanges>());
         builder.Services.AddHostedService<PlacementCleanup>();
-        builder.Services.AddSingleton(services => new GatewayProxy(services.GetRequiredService<MembershipService>(), nodeLimits.MaxKeyBytes, nodeLimits.MaxValueBytes));
+        builder.Services.AddSingleton(services => new GatewayProxy(services.GetRequiredService<MembershipService>(), tls, nodeLimits.MaxKeyBytes, nodeLimits.MaxValueBytes));
         var metrics = new NodeMetrics();
         builder.Services.AddSingleton(metrics);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InstrumentNames.MeterName).AddPrometheusExporter());
@@ -90,11 +103,21 @@ public static class CoordinatorHost
         // The control plane (joins, heartbeats, map fetches) is for members only.
         app.Use((context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/internal") && !secret.Matches(context.Request))
+            if (!context.Request.Path.StartsWithSegments("/internal"))
+            {
+                return next(context);
+            }
+            if (!secret.Matches(context.Request))
             {
                 metrics.Rejected("control-plane");
                 return Problem.WriteAsync(context, 401, "cluster-secret-required", "Not a member of this cluster",
                     "Joins, heartbeats and map fetches need the cluster secret (--cluster-secret-file).");
+            }
+            if (tls.IsEnabled && !tls.TrustsClient(context.Connection.ClientCertificate))
+            {
+                metrics.Rejected("control-plane-certificate");
+                return Problem.WriteAsync(context, 401, "cluster-certificate-required", "Not a member of this cluster",
+                    "Joins, heartbeats and map fetches need a client certificate from the cluster's authority (--tls-cert, --tls-key).");
             }
             return next(context);
         });

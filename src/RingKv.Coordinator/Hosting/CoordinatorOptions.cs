@@ -51,8 +51,24 @@ public sealed class CoordinatorOptions
     /// <summary>The cluster secret file (mode 0600), required from nodes on joins, heartbeats and map fetches and handed to the nodes it starts. Null: none.</summary>
     public string? ClusterSecretFile { get; set; }
 
+    /// <summary>
+    /// PEM certificate of the coordinator's listener, also its client certificate towards nodes'
+    /// internode ports; handed, with the key and authority, to the nodes it launches. Null: plain HTTP.
+    /// </summary>
+    public string? TlsCertificateFile { get; set; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificateFile"/>.</summary>
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>PEM certificate of the cluster's authority: nodes' certificates must chain to it. Required with TLS.</summary>
+    public string? TlsAuthorityFile { get; set; }
+
     public void Validate()
     {
+        if ((TlsCertificateFile is null) != (TlsKeyFile is null) || (TlsCertificateFile is null) != (TlsAuthorityFile is null))
+        {
+            throw new ArgumentException("TLS needs --tls-cert, --tls-key and --tls-ca together (./ringkv up --tls makes a set).");
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(ReleaseGracePeriod, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SuspectAfter, TimeSpan.Zero);
         if (EvictionGracePeriod <= SuspectAfter)

@@ -67,6 +67,9 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
             .. (options.AuthFile is { } authFile ? new[] { "--auth-file", Path.GetFullPath(authFile) } : []),
             // The path, never the secret itself: a command line is readable by every user.
             .. (options.ClusterSecretFile is { } secretFile ? new[] { "--cluster-secret-file", Path.GetFullPath(secretFile) } : []),
+            .. (options.TlsCertificateFile is { } certificate && options.TlsKeyFile is { } key && options.TlsAuthorityFile is { } authority
+                ? new[] { "--tls-cert", Path.GetFullPath(certificate), "--tls-key", Path.GetFullPath(key), "--tls-ca", Path.GetFullPath(authority) }
+                : []),
         ]);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;

@@ -7,6 +7,7 @@ using RingKv.Core.Cluster;
 using RingKv.Core.Transfers;
 using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Security;
+using RingKv.Node.Security.Tls;
 
 namespace RingKv.Coordinator.Transfers;
 
@@ -18,7 +19,7 @@ namespace RingKv.Coordinator.Transfers;
 /// fails is replaced by the next one that holds the range; a range that no source can give fails
 /// the transfer, which is reported, never silently dropped.
 /// </summary>
-public sealed partial class TransferManager(MembershipService membership, TimeProvider time, ClusterSecret secret, ILogger<TransferManager> logger) : IAsyncDisposable
+public sealed partial class TransferManager(MembershipService membership, TimeProvider time, ClusterSecret secret, ClusterTls tls, ILogger<TransferManager> logger) : IAsyncDisposable
 {
     /// <summary>Finished transfers stay listed this long, so an operator can see what happened.</summary>
     public static readonly TimeSpan KeepFinished = TimeSpan.FromHours(1);
@@ -183,9 +184,9 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         return $"range {range.Range} could not be copied: {string.Join("; ", errors.TakeLast(3))}";
     }
 
-    /// <summary>A channel to a node's internode port, carrying the cluster secret; cached per URL.</summary>
+    /// <summary>A channel to a node's internode port, carrying the cluster secret (and with TLS the coordinator's certificate); cached per URL.</summary>
     public GrpcChannel Channel(string url) =>
-        _channels.GetOrAdd(url, u => GrpcChannel.ForAddress(u, new GrpcChannelOptions { HttpHandler = secret.Handler(new SocketsHttpHandler()) }));
+        _channels.GetOrAdd(url, u => GrpcChannel.ForAddress(u, new GrpcChannelOptions { HttpHandler = secret.Handler(tls.Apply(new SocketsHttpHandler())) }));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transfer {Id} to {Destination} started: {Ranges} ranges ({Reason})")]
     private static partial void LogStarted(ILogger logger, string id, string destination, int ranges, string reason);

@@ -18,7 +18,6 @@ public static class ClusterEndpoints
 {
     private const string LocalPrefix = "/v1/local/kv/";
     private const string LocatePrefix = "/v1/cluster/locate/";
-    private static readonly HttpClient CoordinatorClient = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     public static IEndpointRouteBuilder MapNodeClusterApi(this IEndpointRouteBuilder routes)
     {
@@ -43,7 +42,7 @@ public static class ClusterEndpoints
                 {
                     request.Headers.TryAddWithoutValidation("Authorization", context.Request.Headers.Authorization.ToString());
                 }
-                using var response = await CoordinatorClient.SendAsync(request, context.RequestAborted);
+                using var response = await context.RequestServices.GetRequiredService<CoordinatorClient>().Http.SendAsync(request, context.RequestAborted);
                 if (response.IsSuccessStatusCode)
                 {
                     context.Response.ContentType = "application/json";

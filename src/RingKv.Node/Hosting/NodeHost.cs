@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,7 @@ using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Node.Replication;
 using RingKv.Node.Security;
+using RingKv.Node.Security.Tls;
 using RingKv.Storage;
 using RingKv.Storage.Hints;
 using RingKv.Storage.Memory;
@@ -37,9 +39,10 @@ public static class NodeHost
         var bind = ParseBindAddress(options.BindAddress, options.AuthFile is not null);
         var tokens = options.AuthFile is { } authFile ? TokenStore.Load(authFile) : null;
         var secret = ClusterSecret.From(options.ClusterSecretFile);
+        var tls = ClusterTls.Load(options.TlsCertificateFile, options.TlsKeyFile, options.TlsAuthorityFile);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         ConfigureLogging(builder.Logging);
-        var endpoints = new NodeEndpoints();
+        var endpoints = new NodeEndpoints { Scheme = tls.Scheme };
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             ServerLimits.Apply(kestrel.Limits, options);
@@ -47,6 +50,10 @@ public static class NodeHost
             kestrel.Listen(bind, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                if (tls.IsEnabled)
+                {
+                    tls.Listen(listen, ClientCertificateMode.NoCertificate);
+                }
                 endpoints.Client = listen;
             });
             if (options.IsClustered)
@@ -55,6 +62,12 @@ public static class NodeHost
                 kestrel.Listen(bind, options.InternodePort, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;
+                    if (tls.IsEnabled)
+                    {
+                        // Mutual TLS (ALPN picks h2): only a certificate from the cluster's authority
+                        // gets a connection, on top of the cluster secret each call carries.
+                        tls.Listen(listen, ClientCertificateMode.RequireCertificate);
+                    }
                     endpoints.Internode = listen;
                 });
             }
@@ -71,6 +84,8 @@ public static class NodeHost
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(secret);
+        builder.Services.AddSingleton(tls);
+        builder.Services.AddSingleton<CoordinatorClient>();
         builder.Services.AddSingleton(view);
         builder.Services.AddSingleton(new HybridLogicalClock(TimeProvider.System));
         builder.Services.AddSingleton<NodeContext>();

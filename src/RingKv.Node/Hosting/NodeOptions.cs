@@ -65,6 +65,21 @@ public sealed class NodeOptions
     /// </summary>
     public string? ClusterSecretFile { get; set; }
 
+    /// <summary>
+    /// PEM certificate for the client and internode listeners, also shown to peers and the
+    /// coordinator as this node's client certificate. Null (default): plain HTTP.
+    /// </summary>
+    public string? TlsCertificateFile { get; set; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificateFile"/> (keep it mode 0600).</summary>
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>
+    /// PEM certificate of the cluster's authority: peers' and the coordinator's certificates must
+    /// chain to it. Required with TLS in a cluster; a standalone node may serve TLS without it.
+    /// </summary>
+    public string? TlsAuthorityFile { get; set; }
+
     /// <summary>Pause between anti-entropy rounds; null keeps the default (AntiEntropyOptions).</summary>
     public TimeSpan? AntiEntropyPause { get; set; }
 
@@ -83,6 +98,19 @@ public sealed class NodeOptions
         if (Join is not null && !Uri.TryCreate(Join, UriKind.Absolute, out _))
         {
             throw new ArgumentException($"--join '{Join}' is not an absolute URL. Use the coordinator's URL, e.g. http://127.0.0.1:7000.", nameof(Join));
+        }
+        if ((TlsCertificateFile is null) != (TlsKeyFile is null) || (TlsAuthorityFile is not null && TlsCertificateFile is null))
+        {
+            throw new ArgumentException("TLS needs --tls-cert and --tls-key together (and --tls-ca only with them).");
+        }
+        if (IsClustered && TlsCertificateFile is not null && TlsAuthorityFile is null)
+        {
+            throw new ArgumentException("A cluster member with TLS needs --tls-ca, the cluster's authority, to verify its peers and the coordinator.");
+        }
+        if (IsClustered && TlsCertificateFile is not null && !Join!.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            // The secret and heartbeats must not leave in clear text from a member that has TLS.
+            throw new ArgumentException($"--join '{Join}' is not an https URL, but this node has TLS. Use the coordinator's https URL.", nameof(Join));
         }
         if (Engine is not ("rocksdb" or "memory"))
         {

@@ -7,15 +7,18 @@ using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Node.Security;
+using RingKv.Node.Security.Tls;
 
 namespace RingKv.Node.Internode;
 
 /// <summary>
 /// One connection per peer internode URL, kept for the life of the process: a gRPC channel over a
 /// long-lived HTTP/2 connection, with writes and reads to that peer coalesced into batched calls
-/// (<see cref="CoalescingBatcher{TItem, TResult}"/>).
+/// (<see cref="CoalescingBatcher{TItem, TResult}"/>). With TLS the connection is mutual TLS: the
+/// peer's certificate must chain to the cluster's authority and name the address dialled, and we
+/// show ours.
 /// </summary>
-public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, ClusterSecret secret) : IAsyncDisposable
+public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, ClusterSecret secret, ClusterTls tls) : IAsyncDisposable
 {
     private const int MaxBatch = 256;
     private const int MaxCallsInFlight = 4;
@@ -68,7 +71,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
             };
             _channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
             {
-                HttpHandler = owner._secret.Handler(handler),
+                HttpHandler = owner._secret.Handler(owner._tls.Apply(handler)),
                 MaxReceiveMessageSize = 512 * 1024 * 1024,
                 MaxSendMessageSize = 512 * 1024 * 1024,
             });
@@ -126,6 +129,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
     }
 
     private readonly ClusterSecret _secret = secret;
+    private readonly ClusterTls _tls = tls;
 
     private TimeSpan RequestTimeout => options.RequestTimeout;
 

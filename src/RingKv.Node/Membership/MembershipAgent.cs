@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using RingKv.Core.Cluster;
 using RingKv.Node.Hosting;
 using RingKv.Node.Security;
+using RingKv.Node.Security.Tls;
 using RingKv.Storage;
 using RingKv.Storage.Hints;
 
@@ -24,10 +25,11 @@ public sealed partial class MembershipAgent(
     IHintStore hints,
     IHostApplicationLifetime lifetime,
     ClusterSecret secret,
+    ClusterTls tls,
     ILogger<MembershipAgent> logger) : BackgroundService
 {
     private static readonly TimeSpan MapPollWait = TimeSpan.FromSeconds(25);
-    private readonly HttpClient _http = new(secret.Handler(new SocketsHttpHandler())) { Timeout = TimeSpan.FromSeconds(35) };
+    private readonly HttpClient _http = new(secret.Handler(tls.Apply(new SocketsHttpHandler()))) { Timeout = TimeSpan.FromSeconds(35) };
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -11,13 +11,16 @@ public sealed class NodeEndpoints
 {
     public ListenOptions? Client { get; set; }
 
+    /// <summary><c>https</c> when the listeners serve TLS, else <c>http</c>.</summary>
+    public string Scheme { get; set; } = Uri.UriSchemeHttp;
+
     public ListenOptions? Internode { get; set; }
 
     public string ClientUrl => UrlOf(Client);
 
     public string InternodeUrl => UrlOf(Internode);
 
-    private static string UrlOf(ListenOptions? listen) => listen?.IPEndPoint is { } endpoint
-        ? "http://" + (endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + endpoint.Address + "]" : endpoint.Address.ToString()) + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
+    private string UrlOf(ListenOptions? listen) => listen?.IPEndPoint is { } endpoint
+        ? Scheme + "://" + (endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + endpoint.Address + "]" : endpoint.Address.ToString()) + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
         : throw new InvalidOperationException("The listener is not bound yet.");
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using RingKv.Client;
+using RingKv.Node.Security.Tls;
 using RingKv.Testing;
 
 namespace RingKv.Cluster.Tests.Harness;
@@ -28,7 +30,7 @@ public sealed class TestCluster : IAsyncDisposable
         Http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    public HttpClient Http { get; }
+    public HttpClient Http { get; private set; }
 
     public RingKvProcess Coordinator { get; private set; } = null!;
 
@@ -48,6 +50,23 @@ public sealed class TestCluster : IAsyncDisposable
 
     /// <summary>A cluster whose coordinator and nodes share a cluster secret file.</summary>
     public static Task<TestCluster> StartWithSecretAsync(int nodes) => StartAsync(new TestCluster("memory", 3, []), nodes, withSecret: true);
+
+    /// <summary>
+    /// A cluster with a cluster secret and TLS everywhere: an authority made as <c>up --tls</c>
+    /// makes it, one certificate for the coordinator and the nodes, and <see cref="Http"/> trusting
+    /// that authority only.
+    /// </summary>
+    public static Task<TestCluster> StartWithTlsAsync(int nodes)
+    {
+        var cluster = new TestCluster("memory", 3, []);
+        cluster.Tls = LocalAuthority.Ensure(cluster._directory.Combine("coordinator"), System.Net.IPAddress.Loopback, TimeProvider.System);
+        cluster.Http.Dispose();
+        cluster.Http = new HttpClient(TrustedAuthority.CreateHandler(cluster.Tls.AuthorityFile)) { Timeout = TimeSpan.FromSeconds(30) };
+        return StartAsync(cluster, nodes, withSecret: true);
+    }
+
+    /// <summary>The certificate files of a TLS cluster; null without TLS.</summary>
+    public TlsFiles? Tls { get; private set; }
 
     private static async Task<TestCluster> StartAsync(TestCluster cluster, int nodes, bool withSecret)
     {
@@ -75,7 +94,11 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }
 
-    private string[] SecretArguments => SecretFile is null ? [] : ["--cluster-secret-file", SecretFile];
+    private string[] MemberArguments =>
+    [
+        .. SecretFile is null ? [] : new[] { "--cluster-secret-file", SecretFile },
+        .. Tls is null ? [] : new[] { "--tls-cert", Tls.CertificateFile, "--tls-key", Tls.KeyFile, "--tls-ca", Tls.AuthorityFile },
+    ];
 
     public TestNode Node(string id) => Nodes.Single(n => n.Id == id);
 
@@ -86,7 +109,7 @@ public sealed class TestCluster : IAsyncDisposable
     {
         Coordinator = RingKvProcess.Start(
             ["coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--data-dir", _directory.Combine("coordinator"), "--replicas", _replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), .. _coordinatorArgs, .. SecretArguments],
+            "--data-dir", _directory.Combine("coordinator"), "--replicas", _replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), .. _coordinatorArgs, .. MemberArguments],
             new RingKvProcessOptions());
         CoordinatorUrl = await Coordinator.WaitForUrlAsync(StartDeadline);
     }
@@ -131,7 +154,7 @@ public sealed class TestCluster : IAsyncDisposable
         }
         node.Process = RingKvProcess.Start(
             ["node", "--join", CoordinatorUrl.ToString(), "--node-name", node.Id, "--port", "0", "--internode-port", "0",
-            "--data-dir", node.DataDirectory, "--engine", _engine, .. SecretArguments, .. _nodeArgs],
+            "--data-dir", node.DataDirectory, "--engine", _engine, .. MemberArguments, .. _nodeArgs],
             new RingKvProcessOptions());
         node.Paused = false;
         node.Url = await node.Process.WaitForUrlAsync(StartDeadline);
