@@ -47,8 +47,11 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<string?> ClusterSecretFile { get; } = new("--cluster-secret-file") { Description = "The cluster secret (a file of mode 0600): nodes must present it to join, heartbeat and replicate. 'up' creates one in its data directory.", HelpName = "PATH" };
 
+    public LimitOptionSet Limits { get; } = new();
+
     public void AddTo(Command command)
     {
+        Limits.AddTo(command);
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
         foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
         {
@@ -69,5 +72,6 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         ReleaseGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(ReleaseGrace)),
         AuthFile = parseResult.GetValue(AuthFile),
         ClusterSecretFile = parseResult.GetValue(ClusterSecretFile),
+        Limits = Limits.Bind(parseResult),
     };
 }

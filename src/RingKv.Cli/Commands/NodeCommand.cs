@@ -41,6 +41,8 @@ public static class NodeCommand
         {
             command.Options.Add(option);
         }
+        var limits = new LimitOptionSet();
+        limits.AddTo(command);
 
         command.SetAction(async parseResult =>
         {
@@ -61,6 +63,7 @@ public static class NodeCommand
                 ClusterSecretFile = parseResult.GetValue(clusterSecretFile),
                 SloppyQuorum = !parseResult.GetValue(strictQuorum),
                 AntiEntropyPause = parseResult.GetValue(antiEntropyPause) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                Limits = limits.Bind(parseResult),
             };
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });

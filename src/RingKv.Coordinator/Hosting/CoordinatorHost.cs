@@ -34,7 +34,7 @@ public static class CoordinatorHost
         var nodeLimits = new NodeOptions();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            ServerLimits.Apply(kestrel.Limits, nodeLimits);
+            options.Limits.Apply(kestrel.Limits, nodeLimits.MaxValueBytes);
             kestrel.AddServerHeader = false;
             kestrel.Listen(bind, options.Port, listen => listen.Protocols = HttpProtocols.Http1);
         });
@@ -43,6 +43,7 @@ public static class CoordinatorHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(secret);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AuditLog>();
         builder.Services.AddSingleton(new ClusterMapStore(dataDirectory));
         builder.Services.AddSingleton<MemberHealthTable>();
         builder.Services.AddSingleton(new EvictedMembers(dataDirectory));
@@ -59,12 +60,14 @@ public static class CoordinatorHost
             options.ReplicationFactor,
             options.TokensPerNode,
             services.GetRequiredService<MemberHealthTable>(),
+            services.GetRequiredService<AuditLog>(),
             services.GetRequiredService<ILogger<MembershipService>>()));
         builder.Services.AddSingleton<NodeLauncher>();
         builder.Services.AddSingleton(services => new TransferManager(
             services.GetRequiredService<MembershipService>(),
             services.GetRequiredService<TimeProvider>(),
             secret,
+            services.GetRequiredService<AuditLog>(),
             services.GetRequiredService<ILogger<TransferManager>>())
         { RateLimit = options.TransferRateLimit });
         builder.Services.AddHostedService<FailureMonitor>();
@@ -83,9 +86,10 @@ public static class CoordinatorHost
         // Nodes this coordinator started stop with it (SIGTERM, then SIGKILL after a grace period).
         app.Lifetime.ApplicationStopping.Register(() => launcher.DisposeAsync().AsTask().GetAwaiter().GetResult());
         NodeHost.UseCommonPipeline(app, nodeLimits.MaxKeyBytes);
+        var audit = app.Services.GetRequiredService<AuditLog>();
         if (tokens is not null)
         {
-            app.UseClientAuthentication(tokens, app.Logger);
+            app.UseClientAuthentication(tokens, audit);
         }
         // The control plane (joins, heartbeats, map fetches) is for members only.
         app.Use((context, next) =>
@@ -93,6 +97,7 @@ public static class CoordinatorHost
             if (context.Request.Path.StartsWithSegments("/internal") && !secret.Matches(context.Request))
             {
                 metrics.Rejected("control-plane");
+                audit.ClusterSecretRefused(context, "control-plane", context.Request.Headers.ContainsKey(ClusterSecret.HeaderName));
                 return Problem.WriteAsync(context, 401, "cluster-secret-required", "Not a member of this cluster",
                     "Joins, heartbeats and map fetches need the cluster secret (--cluster-secret-file).");
             }

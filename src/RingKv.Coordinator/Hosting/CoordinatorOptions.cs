@@ -1,3 +1,4 @@
+using RingKv.Node.Hosting;
 using RingKv.Storage;
 
 namespace RingKv.Coordinator.Hosting;
@@ -51,8 +52,12 @@ public sealed class CoordinatorOptions
     /// <summary>The cluster secret file (mode 0600), required from nodes on joins, heartbeats and map fetches and handed to the nodes it starts. Null: none.</summary>
     public string? ClusterSecretFile { get; set; }
 
+    /// <summary>Kestrel limits of the coordinator's listener (gateway, cluster API, control plane); defaults in <see cref="ServerLimits"/>.</summary>
+    public ServerLimits Limits { get; set; } = new();
+
     public void Validate()
     {
+        Limits.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(ReleaseGracePeriod, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SuspectAfter, TimeSpan.Zero);
         if (EvictionGracePeriod <= SuspectAfter)

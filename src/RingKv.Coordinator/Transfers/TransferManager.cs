@@ -18,7 +18,7 @@ namespace RingKv.Coordinator.Transfers;
 /// fails is replaced by the next one that holds the range; a range that no source can give fails
 /// the transfer, which is reported, never silently dropped.
 /// </summary>
-public sealed partial class TransferManager(MembershipService membership, TimeProvider time, ClusterSecret secret, ILogger<TransferManager> logger) : IAsyncDisposable
+public sealed partial class TransferManager(MembershipService membership, TimeProvider time, ClusterSecret secret, AuditLog audit, ILogger<TransferManager> logger) : IAsyncDisposable
 {
     /// <summary>Finished transfers stay listed this long, so an operator can see what happened.</summary>
     public static readonly TimeSpan KeepFinished = TimeSpan.FromHours(1);
@@ -90,6 +90,7 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         if (status.CancelRequested)
         {
             status.Finish(TransferState.Cancelled, time.GetUtcNow());
+            audit.TransferCancelled(status.Id);
             _oneAtATime.Release();
             return;
         }
@@ -97,12 +98,14 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         {
             status.Start(time.GetUtcNow());
             LogStarted(logger, status.Id, status.Transfer.Destination, status.RangesTotal, status.Reason);
+            audit.TransferStarted(status.Id, status.Transfer.Destination, status.RangesTotal, status.Reason);
             foreach (var range in status.Transfer.Ranges)
             {
                 if (status.CancelRequested)
                 {
                     status.Finish(TransferState.Cancelled, time.GetUtcNow());
                     LogCancelled(logger, status.Id);
+                    audit.TransferCancelled(status.Id);
                     return;
                 }
                 var error = await PullRangeAsync(status, range);
@@ -110,6 +113,7 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
                 {
                     status.Finish(TransferState.Failed, time.GetUtcNow(), error);
                     LogFailed(logger, status.Id, error);
+                    audit.TransferFailed(status.Id, error);
                     return;
                 }
                 // Pace the whole transfer, not just each range: ranges are small and would each
@@ -130,6 +134,7 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         {
             status.Finish(TransferState.Failed, time.GetUtcNow(), ex.Message);
             LogFailed(logger, status.Id, ex.Message);
+            audit.TransferFailed(status.Id, ex.Message);
         }
         finally
         {

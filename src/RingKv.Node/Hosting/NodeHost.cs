@@ -42,7 +42,7 @@ public static class NodeHost
         var endpoints = new NodeEndpoints();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            ServerLimits.Apply(kestrel.Limits, options);
+            options.Limits.Apply(kestrel.Limits, options.MaxValueBytes);
             kestrel.AddServerHeader = false;
             kestrel.Listen(bind, options.Port, listen =>
             {
@@ -68,6 +68,7 @@ public static class NodeHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AuditLog>();
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(secret);
@@ -109,9 +110,10 @@ public static class NodeHost
             hintStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         });
         UseCommonPipeline(app, options.MaxKeyBytes);
+        var audit = app.Services.GetRequiredService<AuditLog>();
         if (tokens is not null)
         {
-            app.UseClientAuthentication(tokens, app.Logger);
+            app.UseClientAuthentication(tokens, audit);
         }
         if (options.IsClustered)
         {
@@ -128,6 +130,7 @@ public static class NodeHost
                 if (!secret.Matches(context.Request))
                 {
                     metrics.Rejected("internode");
+                    audit.ClusterSecretRefused(context, "internode", context.Request.Headers.ContainsKey(ClusterSecret.HeaderName));
                     return Problem.WriteAsync(context, 401, "cluster-secret-required", "Not a member of this cluster", "Internode calls need the cluster secret.");
                 }
                 return next(context);
