@@ -111,10 +111,6 @@ public static class NodeHost
         });
         UseCommonPipeline(app, options.MaxKeyBytes);
         var audit = app.Services.GetRequiredService<AuditLog>();
-        if (tokens is not null)
-        {
-            app.UseClientAuthentication(tokens, audit);
-        }
         if (options.IsClustered)
         {
             app.Use((context, next) =>
@@ -136,6 +132,11 @@ public static class NodeHost
                 return next(context);
             });
             app.MapGrpcService<InternodeService>();
+        }
+        // After the internode gate: client tokens mean nothing on the internode port, which answers members only.
+        if (tokens is not null)
+        {
+            app.UseClientAuthentication(tokens, audit);
         }
         app.MapGet("/health/live", () => Results.Json(new HealthStatus("live"), NodeJsonContext.Default.HealthStatus));
         app.MapGet("/health/ready", (ClusterView clusterView) => !options.IsClustered || (clusterView.SelfId is { } self && clusterView.Map?.FindMember(self) is not null)
@@ -173,9 +174,30 @@ public static class NodeHost
                 "This endpoint does not take that method. /v1/kv/{key} takes GET, HEAD, PUT and DELETE; /v1/kv takes GET."),
             var status => Problem.WriteAsync(context.HttpContext, status, "http-" + status, "Request refused", "The request was refused with HTTP status " + status + "."),
         });
+        app.Use((context, next) => HasAmbiguousFraming(context.Request)
+            ? RefuseAmbiguousFramingAsync(context)
+            : next(context));
         app.Use((context, next) => RequestKey.WasRewrittenAwayFromKeys(context)
             ? Problem.InvalidKey(context, KeyRules.Describe(KeyError.DotSegment, maxKeyBytes))
             : next(context));
+    }
+
+    /// <summary>
+    /// Content-Length together with Transfer-Encoding (RFC 9112 §6.1): Kestrel reads such a body as
+    /// chunked, but a proxy in front of us might have framed it by its Content-Length, which is how
+    /// request smuggling works. Refused instead, and the connection is closed after the answer.
+    /// Depending on its version, Kestrel keeps such a request's Content-Length or moves it aside to
+    /// X-Content-Length: both are checked.
+    /// </summary>
+    private static bool HasAmbiguousFraming(HttpRequest request) =>
+        request.Headers.TransferEncoding.Count > 0 &&
+        (request.Headers.ContentLength is not null || request.Headers.ContainsKey("X-Content-Length"));
+
+    private static Task RefuseAmbiguousFramingAsync(HttpContext context)
+    {
+        context.Response.Headers.Connection = "close";
+        return Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "ambiguous-framing", "The request framing is ambiguous",
+            "The request has both Content-Length and Transfer-Encoding. Send one of them.");
     }
 
     private static IHintStore OpenHintStore(NodeOptions options) => options.Engine switch

@@ -22,6 +22,15 @@ public sealed class HttpTableTests(HostileCluster cluster)
         var url = hostile.On == Listener.Node ? cluster.NodeUrl : cluster.CoordinatorUrl;
         var exchange = await RawHttp.ExchangeAsync(url, hostile.Request(cluster), hostile.HalfClose, TimeSpan.FromSeconds(15));
         var seen = exchange.Text.Length > 600 ? exchange.Text[..600] + "..." : exchange.Text;
+        if (hostile.HalfClose && exchange.Statuses.Count == 0)
+        {
+            // A client that half-closes has, to Kestrel, gone away: the request is aborted without
+            // an answer. Closing the connection is the clean end here; nothing may have been stored.
+            Assert.True(exchange.ClosedByServer, $"{hostile}: the connection was left open");
+            await cluster.AssertUnharmedAsync(hostile.ToString(), hostile.Absent);
+            await cluster.AssertOnlyTrackedKeysAsync(hostile.ToString());
+            return;
+        }
         Assert.True(exchange.Statuses.Count > 0, $"{hostile}: no HTTP response (closed: {exchange.ClosedByServer}): {seen}");
         Assert.True(exchange.Statuses[0] == hostile.Expected, $"{hostile}: expected {hostile.Expected}, got {exchange.Statuses[0]}: {seen}");
         Assert.DoesNotContain(exchange.Statuses, status => status >= 500);
@@ -48,7 +57,7 @@ public sealed class HttpTableTests(HostileCluster cluster)
         cluster.Track(key);
         var url = on == Listener.Node ? cluster.NodeUrl : cluster.CoordinatorUrl;
         var head = cluster.Head("PUT", "/v1/kv/" + key, headers: "Content-Length: 5\r\n", close: false);
-        var exchange = await RawHttp.ExchangeAsync(url, Encoding.Latin1.GetBytes(head + "firstGET /smuggled HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n"), halfClose: true, TimeSpan.FromSeconds(15));
+        var exchange = await RawHttp.ExchangeAsync(url, Encoding.Latin1.GetBytes(head + "firstGET /smuggled HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n"), halfClose: false, TimeSpan.FromSeconds(15));
         Assert.True(exchange.Statuses.SequenceEqual([204, 400]), $"{on}: statuses {string.Join(", ", exchange.Statuses)}: {exchange.Text}");
         Assert.Equal((HttpStatusCode.OK, "first"), await cluster.GetAsync(url, key));
         await cluster.AssertUnharmedAsync($"{on}: short Content-Length");
