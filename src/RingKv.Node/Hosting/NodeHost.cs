@@ -186,8 +186,8 @@ public static class NodeHost
     /// Content-Length together with Transfer-Encoding (RFC 9112 §6.1): Kestrel reads such a body as
     /// chunked, but a proxy in front of us might have framed it by its Content-Length, which is how
     /// request smuggling works. Refused instead, and the connection is closed after the answer.
-    /// Depending on its version, Kestrel keeps such a request's Content-Length or moves it aside to
-    /// X-Content-Length: both are checked.
+    /// Kestrel moves such a request's Content-Length aside to X-Content-Length (and leaves nothing in
+    /// Content-Length), so that is what gives it away; Content-Length is checked too, in case it stays.
     /// </summary>
     private static bool HasAmbiguousFraming(HttpRequest request) =>
         request.Headers.TransferEncoding.Count > 0 &&
