@@ -64,24 +64,35 @@ public sealed class HostileCluster : IAsyncLifetime
             "--request-headers-timeout", HeadersTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
             "--min-body-rate-grace", BodyRateGraceSeconds.ToString(CultureInfo.InvariantCulture),
             "--max-connections", MaxConnections.ToString(CultureInfo.InvariantCulture));
-        Secret = (await File.ReadAllTextAsync(Cluster.SecretFile!)).Trim();
-        var status = await Cluster.ClusterAsync(CoordinatorUrl);
-        InternodeUrl = new Uri(status.GetProperty("nodes").EnumerateArray().First(n => n.GetProperty("id").GetString() == Cluster.Nodes[0].Id).GetProperty("internodeUrl").GetString()!);
-        using var put = await Http.PutAsync(new Uri(CoordinatorUrl, "/v1/kv/" + SentinelKey), new StringContent(SentinelValue));
-        Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
-        Track(SentinelKey);
-        // Warm up every path the checks take (JIT, connection pools, gRPC channels between nodes), so
-        // the one-second bound measures the cluster, not the first call of a fresh process.
-        for (var round = 0; round < 5; round++)
+        try
         {
-            foreach (var url in Cluster.Nodes.Select(n => n.Url).Append(CoordinatorUrl))
+            Secret = (await File.ReadAllTextAsync(Cluster.SecretFile!)).Trim();
+            var status = await Cluster.ClusterAsync(CoordinatorUrl);
+            InternodeUrl = new Uri(status.GetProperty("nodes").EnumerateArray().First(n => n.GetProperty("id").GetString() == Cluster.Nodes[0].Id).GetProperty("internodeUrl").GetString()!);
+            using var put = await Http.PutAsync(new Uri(CoordinatorUrl, "/v1/kv/" + SentinelKey), new StringContent(SentinelValue));
+            Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
+            Track(SentinelKey);
+            // Warm up every path the checks take (JIT, connection pools, gRPC channels between nodes), so
+            // the one-second bound measures the cluster, not the first call of a fresh process.
+            for (var round = 0; round < 5; round++)
             {
-                var key = "hostile/warm-up/" + round + "/" + url.Port;
-                Track(key);
-                using var warm = await Http.PutAsync(new Uri(url, "/v1/kv/" + key), new StringContent("warm"));
-                Assert.Equal(HttpStatusCode.NoContent, warm.StatusCode);
-                Assert.Equal((HttpStatusCode.OK, "warm"), await GetAsync(url, key));
+                foreach (var url in Cluster.Nodes.Select(n => n.Url).Append(CoordinatorUrl))
+                {
+                    var key = "hostile/warm-up/" + round + "/" + url.Port;
+                    Track(key);
+                    using var warm = await Http.PutAsync(new Uri(url, "/v1/kv/" + key), new StringContent("warm"));
+                    Assert.Equal(HttpStatusCode.NoContent, warm.StatusCode);
+                    Assert.Equal((HttpStatusCode.OK, "warm"), await GetAsync(url, key));
+                }
             }
+        }
+        catch
+        {
+            // Stop the processes now: a fixture whose start failed may never be disposed.
+            var started = Cluster;
+            Cluster = null!;
+            await started.DisposeAsync();
+            throw;
         }
     }
 

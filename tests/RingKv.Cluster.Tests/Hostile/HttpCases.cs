@@ -16,6 +16,9 @@ public enum Listener
 
     /// <summary>The coordinator's control plane (/internal/v1/...), members only.</summary>
     ControlPlane,
+
+    /// <summary>A node's internode port (gRPC over HTTP/2), members only.</summary>
+    Internode,
 }
 
 /// <param name="Name">What the request does wrong, as the table says it.</param>

@@ -21,9 +21,15 @@ public sealed class SlowClientTests(HostileCluster cluster)
     [Theory]
     [InlineData(Listener.Node)]
     [InlineData(Listener.Gateway)]
+    [InlineData(Listener.Internode)]
     public async Task IdleConnectionFloodIsCappedAndMemoryStaysBounded(Listener on)
     {
-        var url = on == Listener.Node ? cluster.NodeUrl : cluster.CoordinatorUrl;
+        var url = on switch
+        {
+            Listener.Node => cluster.NodeUrl,
+            Listener.Internode => cluster.InternodeUrl,
+            _ => cluster.CoordinatorUrl,
+        };
         var before = cluster.Processes.ToDictionary(p => p.Id, HostileCluster.ResidentBytes);
         var sockets = new List<Socket>();
         try
