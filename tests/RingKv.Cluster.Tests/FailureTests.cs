@@ -38,6 +38,9 @@ public sealed class FailureTests
 
         await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60));
         await load.StopAsync();
+        await Eventually.WaitUntilAsync(() => cluster.Coordinator.StandardError.Contains($"action=member-evicted who=coordinator: {victim.Id}", StringComparison.Ordinal) &&
+            cluster.Coordinator.StandardError.Contains("action=transfer-started who=coordinator:", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), () => "the eviction is not in the audit log. " + cluster.Coordinator.Describe());
         Assert.True(load.ErrorRate < 0.01, $"write error rate {load.ErrorRate:P2} ({load.Failed} of {load.Attempted})");
 
         var expected = before.ToDictionary(k => k, k => "b-" + k);

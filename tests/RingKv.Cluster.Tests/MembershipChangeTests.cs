@@ -52,6 +52,9 @@ public sealed class MembershipChangeTests
             TimeSpan.FromSeconds(60), () => $"{leaving.Id} did not leave");
         await cluster.KillAsync(leaving);
         cluster.Nodes.Remove(leaving);
+        string[] audited = [$"action=node-decommission-requested who=anonymous from 127.0.0.1: {leaving.Id}", $"action=member-removed who=coordinator: {leaving.Id}"];
+        await Eventually.WaitUntilAsync(() => audited.All(line => cluster.Coordinator.StandardError.Contains(line, StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(10), () => "the decommission is not in the audit log. " + cluster.Coordinator.Describe());
         await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60));
         await load.StopAsync();
         Assert.True(load.ErrorRate < 0.01, $"write error rate {load.ErrorRate:P2}");
@@ -167,6 +170,10 @@ public sealed class MembershipChangeTests
         var transfer = (await cluster.Http.GetFromJsonAsync<JsonElement>(new Uri(cluster.CoordinatorUrl, "/v1/cluster/transfers")))
             .GetProperty("transfers").EnumerateArray().Single(t => t.GetProperty("id").GetString() == running);
         Assert.Equal("cancelled", transfer.GetProperty("state").GetString());
+        string[] audited = [$"action=transfer-cancel-requested who=anonymous from 127.0.0.1: {running}", $"action=transfer-cancelled who=coordinator: {running}",
+            "action=change-rolled-back who=coordinator:", $"action=member-removed who=coordinator: {newcomer.Id}"];
+        await Eventually.WaitUntilAsync(() => audited.All(line => cluster.Coordinator.StandardError.Contains(line, StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(10), () => "the cancelled join is not in the audit log. " + cluster.Coordinator.Describe());
         Assert.True((await cluster.ClusterAsync(cluster.CoordinatorUrl)).GetProperty("epoch").GetInt64() > epochBefore);
         await cluster.KillAsync(newcomer);
         cluster.Nodes.Remove(newcomer);

@@ -48,9 +48,11 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
     public Option<string?> ClusterSecretFile { get; } = new("--cluster-secret-file") { Description = "The cluster secret (a file of mode 0600): nodes must present it to join, heartbeat and replicate. 'up' creates one in its data directory.", HelpName = "PATH" };
 
     public TlsOptionSet Tls { get; } = new("PEM certificate of the coordinator's listener (also its client certificate towards nodes); passed with the key and CA to the nodes it starts.");
+    public LimitOptionSet Limits { get; } = new();
 
     public void AddTo(Command command)
     {
+        Limits.AddTo(command);
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
         foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
         {
@@ -75,5 +77,6 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         TlsCertificateFile = parseResult.GetValue(Tls.Certificate),
         TlsKeyFile = parseResult.GetValue(Tls.Key),
         TlsAuthorityFile = parseResult.GetValue(Tls.Authority),
+        Limits = Limits.Bind(parseResult),
     };
 }

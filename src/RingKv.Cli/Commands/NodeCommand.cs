@@ -43,6 +43,8 @@ public static class NodeCommand
             command.Options.Add(option);
         }
         tls.AddTo(command);
+        var limits = new LimitOptionSet();
+        limits.AddTo(command);
 
         command.SetAction(async parseResult =>
         {
@@ -66,6 +68,7 @@ public static class NodeCommand
                 TlsCertificateFile = parseResult.GetValue(tls.Certificate),
                 TlsKeyFile = parseResult.GetValue(tls.Key),
                 TlsAuthorityFile = parseResult.GetValue(tls.Authority),
+                Limits = limits.Bind(parseResult),
             };
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });

@@ -13,6 +13,7 @@ using RingKv.Core.Keys;
 using RingKv.Core.Transfers;
 using RingKv.Node.Api;
 using RingKv.Node.Membership;
+using RingKv.Node.Security;
 
 namespace RingKv.Coordinator.Api;
 
@@ -24,8 +25,13 @@ public static class CoordinatorEndpoints
 
     public static IEndpointRouteBuilder MapCoordinatorApi(this IEndpointRouteBuilder routes, int maxKeyBytes)
     {
-        routes.MapGet("/v1/cluster", (HttpContext context, MembershipService membership, TransferManager transfers) =>
-            ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteCluster(json, membership.Map, "coordinator", membership.Health.Snapshot(), extra =>
+        routes.MapGet("/v1/cluster", async (HttpContext context, MembershipService membership, TransferManager transfers) =>
+        {
+            if (!await QueryRules.AllowOnlyAsync(context))
+            {
+                return;
+            }
+            await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteCluster(json, membership.Map, "coordinator", membership.Health.Snapshot(), extra =>
             {
                 extra.WriteNumber("underReplicatedRanges", UnderReplicatedRanges(membership.Map) + transfers.PendingRanges);
                 extra.WriteNumber("activeTransfers", transfers.List().Count(t => t.IsActive));
@@ -41,10 +47,16 @@ public static class CoordinatorEndpoints
                     extra.WriteEndObject();
                 }
                 extra.WriteEndArray();
-            })));
+            }));
+        });
 
-        routes.MapGet("/v1/cluster/transfers", (HttpContext context, TransferManager transfers, TimeProvider time) =>
-            ClusterStatusJson.WriteAsync(context, json => WriteTransfers(json, transfers.List(), time.GetUtcNow())));
+        routes.MapGet("/v1/cluster/transfers", async (HttpContext context, TransferManager transfers, TimeProvider time) =>
+        {
+            if (await QueryRules.AllowOnlyAsync(context))
+            {
+                await ClusterStatusJson.WriteAsync(context, json => WriteTransfers(json, transfers.List(), time.GetUtcNow()));
+            }
+        });
 
         routes.MapGet("/v1/cluster/changes", (HttpContext context, MembershipChanges changes) =>
             ClusterStatusJson.WriteAsync(context, json => WriteChanges(json, changes.List())));
@@ -57,11 +69,19 @@ public static class CoordinatorEndpoints
                 await Problem.InvalidKey(context, KeyRules.Describe(error, maxKeyBytes));
                 return;
             }
-            await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteLocate(json, membership.Map, key));
+            if (await QueryRules.AllowOnlyAsync(context))
+            {
+                await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteLocate(json, membership.Map, key));
+            }
         });
 
-        routes.MapPost("/v1/cluster/nodes", async (HttpContext context, NodeLauncher launcher) =>
+        routes.MapPost("/v1/cluster/nodes", async (HttpContext context, NodeLauncher launcher, AuditLog audit) =>
         {
+            if (!await QueryRules.AllowOnlyAsync(context))
+            {
+                return;
+            }
+            audit.OperatorRequest(context, "node-add-requested", "a new node");
             ClusterMember member;
             try
             {
@@ -78,15 +98,26 @@ public static class CoordinatorEndpoints
                 CoordinatorJsonContext.Default.LaunchedNode, cancellationToken: context.RequestAborted);
         });
 
-        routes.MapDelete("/v1/cluster/nodes/{id}", async (HttpContext context, string id, MembershipService membership, MembershipChanges changes, TransferManager transfers) =>
+        routes.MapDelete("/v1/cluster/nodes/{id}", async (HttpContext context, string id, MembershipService membership, MembershipChanges changes, TransferManager transfers, AuditLog audit) =>
         {
+            if (!await QueryRules.AllowOnlyAsync(context, "force"))
+            {
+                return;
+            }
+            // Anything but true or false is refused: "?force=yes" must not quietly mean "not forced".
+            var forceText = context.Request.Query["force"].ToString();
+            if (forceText is not ("" or "true" or "false"))
+            {
+                await Problem.InvalidQuery(context, "?force must be true or false.");
+                return;
+            }
+            var force = forceText == "true";
             var map = membership.Map;
             if (map.FindMember(id) is not { } member)
             {
                 await Problem.WriteAsync(context, 404, "no-such-node", "No such node", $"{id} is not a member. GET /v1/cluster lists the members.");
                 return;
             }
-            var force = context.Request.Query.TryGetValue("force", out var forceText) && forceText == "true";
             var liveAfter = map.Members.Count(m => m.State == MemberState.Up && m.Id != id);
             if (liveAfter < map.ReplicationFactor)
             {
@@ -102,6 +133,7 @@ public static class CoordinatorEndpoints
                         $"{id} is {member.State.ToString().ToLowerInvariant()}: it cannot hand its ranges over. Remove it with ?force=true (./ringkv node remove {id} --force): its copies are rebuilt from the surviving replicas.");
                     return;
                 }
+                audit.OperatorRequest(context, "node-remove-forced", id);
                 var (before, after) = membership.Evict(id, "removed by an operator (--force)");
                 var unavailable = after.Members.Where(m => m.State != MemberState.Up).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
                 unavailable.Add(id);
@@ -109,18 +141,24 @@ public static class CoordinatorEndpoints
                 context.Response.StatusCode = 202;
                 return;
             }
+            audit.OperatorRequest(context, "node-decommission-requested", id);
             var change = changes.Enqueue(ChangeKind.Decommission, id);
             context.Response.StatusCode = 202;
             await context.Response.WriteAsJsonAsync(new ChangeAccepted(change.Id, "decommission", id), CoordinatorJsonContext.Default.ChangeAccepted, cancellationToken: context.RequestAborted);
         });
 
-        routes.MapDelete("/v1/cluster/transfers/{id}", async (HttpContext context, string id, MembershipChanges changes, TransferManager transfers) =>
+        routes.MapDelete("/v1/cluster/transfers/{id}", async (HttpContext context, string id, MembershipChanges changes, TransferManager transfers, AuditLog audit) =>
         {
+            if (!await QueryRules.AllowOnlyAsync(context))
+            {
+                return;
+            }
             if (transfers.Find(id) is null)
             {
                 await Problem.WriteAsync(context, 404, "no-such-transfer", "No such transfer", $"{id} is not a known transfer. GET /v1/cluster/transfers lists them.");
                 return;
             }
+            audit.OperatorRequest(context, "transfer-cancel-requested", id);
             if (!changes.CancelByTransfer(id))
             {
                 await Problem.WriteAsync(context, 409, "transfer-not-cancellable", "The transfer cannot be cancelled",
@@ -130,16 +168,23 @@ public static class CoordinatorEndpoints
             context.Response.StatusCode = 202;
         });
 
-        routes.MapPost("/internal/v1/join", async (HttpContext context, MembershipService membership, MembershipChanges changes) =>
+        routes.MapPost("/internal/v1/join", async (HttpContext context, MembershipService membership, MembershipChanges changes, AuditLog audit) =>
         {
-            var request = await ReadJsonAsync(context, ControlPlaneJsonContext.Default.JoinRequest);
-            if (request is null || !Uri.TryCreate(request.ClientUrl, UriKind.Absolute, out _) || !Uri.TryCreate(request.InternodeUrl, UriKind.Absolute, out _))
+            const string JoinShape = "Send {\"id\", \"clientUrl\", \"internodeUrl\", \"processId\"} as JSON with absolute http(s) URLs.";
+            if (!await QueryRules.AllowOnlyAsync(context) || await ReadJsonOrAnswerAsync(context, ControlPlaneJsonContext.Default.JoinRequest, "invalid-join", JoinShape) is not { } request)
             {
-                await Problem.WriteAsync(context, 400, "invalid-join", "The join request is not valid", "Send {\"id\", \"clientUrl\", \"internodeUrl\", \"processId\"} as JSON with absolute URLs.");
                 return;
             }
+            if (!IsHttpUrl(request.ClientUrl) || !IsHttpUrl(request.InternodeUrl))
+            {
+                await Problem.WriteAsync(context, 400, "invalid-join", "The join request is not valid", JoinShape);
+                return;
+            }
+            var joiner = "member process " + request.ProcessId.ToString(CultureInfo.InvariantCulture) + " from " + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            var known = request.Id is { } askedId && membership.Map.FindMember(askedId) is not null;
             if (membership.Admit(request, out var startedJoining) is not { } reply)
             {
+                audit.MemberRefused(joiner, request.Id!, membership.WasRemoved(request.Id!) ? "removed earlier" : "evicted earlier");
                 if (membership.WasRemoved(request.Id!))
                 {
                     await Problem.WriteAsync(context, 409, JoinReply.RemovedProblemType, "This member was removed",
@@ -150,6 +195,10 @@ public static class CoordinatorEndpoints
                     $"Member {request.Id} was evicted from the ring. Drop its data and join again without an id: it will be admitted as a new member and receive its ranges by transfer.");
                 return;
             }
+            if (!known)
+            {
+                audit.MemberAdmitted(joiner, reply.Id, startedJoining ? "joining" : "up", reply.Epoch);
+            }
             if (startedJoining)
             {
                 changes.Enqueue(ChangeKind.Join, reply.Id);
@@ -159,10 +208,14 @@ public static class CoordinatorEndpoints
 
         routes.MapPost("/internal/v1/heartbeat", async (HttpContext context, MembershipService membership) =>
         {
-            var heartbeat = await ReadJsonAsync(context, ControlPlaneJsonContext.Default.HeartbeatRequest);
-            if (heartbeat is null || string.IsNullOrEmpty(heartbeat.Id))
+            const string HeartbeatShape = "Send {\"id\", \"epoch\", \"keys\", \"bytes\", \"pendingHints\", \"transfers\"} as JSON.";
+            if (!await QueryRules.AllowOnlyAsync(context) || await ReadJsonOrAnswerAsync(context, ControlPlaneJsonContext.Default.HeartbeatRequest, "invalid-heartbeat", HeartbeatShape) is not { } heartbeat)
             {
-                await Problem.WriteAsync(context, 400, "invalid-heartbeat", "The heartbeat is not valid", "Send {\"id\", \"epoch\", \"keys\", \"bytes\", \"pendingHints\", \"transfers\"} as JSON.");
+                return;
+            }
+            if (string.IsNullOrEmpty(heartbeat.Id))
+            {
+                await Problem.WriteAsync(context, 400, "invalid-heartbeat", "The heartbeat is not valid", HeartbeatShape);
                 return;
             }
             var isMember = membership.Heartbeat(heartbeat);
@@ -171,9 +224,19 @@ public static class CoordinatorEndpoints
 
         routes.MapGet("/internal/v1/map", async (HttpContext context, MembershipService membership) =>
         {
+            if (!await QueryRules.AllowOnlyAsync(context, "after", "waitMs"))
+            {
+                return;
+            }
             var query = context.Request.Query;
-            _ = long.TryParse(query["after"], NumberStyles.None, CultureInfo.InvariantCulture, out var after);
-            _ = long.TryParse(query["waitMs"], NumberStyles.None, CultureInfo.InvariantCulture, out var waitMs);
+            long after = 0;
+            long waitMs = 0;
+            if ((query.TryGetValue("after", out var afterText) && !long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out after)) ||
+                (query.TryGetValue("waitMs", out var waitText) && !long.TryParse(waitText, NumberStyles.None, CultureInfo.InvariantCulture, out waitMs)))
+            {
+                await Problem.InvalidQuery(context, "?after (an epoch) and ?waitMs (milliseconds) must be whole numbers of at least 0.");
+                return;
+            }
             var wait = TimeSpan.FromMilliseconds(Math.Clamp(waitMs, 0, (long)MaxMapWait.TotalMilliseconds));
             var map = await membership.WaitForNewerAsync(after, wait, context.RequestAborted);
             if (map is null)
@@ -288,17 +351,37 @@ public static class CoordinatorEndpoints
         return count;
     }
 
-    private static async Task<T?> ReadJsonAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    private static bool IsHttpUrl(string? text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps);
+
+    /// <summary>The control plane's JSON body, or null once a problem has been answered (415, 400, or the body limits' 4xx).</summary>
+    private static async Task<T?> ReadJsonOrAnswerAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string problemType, string shape)
         where T : class
     {
-        try
+        if (!context.Request.HasJsonContentType())
         {
-            return await context.Request.ReadFromJsonAsync(type, context.RequestAborted);
-        }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
-        {
+            await Problem.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "The body must be JSON",
+                "Send the body with Content-Type: application/json. " + shape);
             return null;
         }
+        try
+        {
+            if (await context.Request.ReadFromJsonAsync(type, context.RequestAborted) is { } value)
+            {
+                return value;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's own limits (body size, minimum data rate, a body cut short) are the client's fault: its 4xx, not a 500.
+            await Problem.WriteAsync(context, ex.StatusCode, "bad-request-body", "The request body could not be read", ex.Message);
+            return null;
+        }
+        await Problem.WriteAsync(context, 400, problemType, "The request is not valid", shape);
+        return null;
     }
 }
 

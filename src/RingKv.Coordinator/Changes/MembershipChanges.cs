@@ -9,6 +9,7 @@ using RingKv.Coordinator.Transfers;
 using RingKv.Core.Cluster;
 using RingKv.Core.Transfers;
 using RingKv.Node.Internode.Protocol;
+using RingKv.Node.Security;
 
 namespace RingKv.Coordinator.Changes;
 
@@ -29,6 +30,7 @@ public sealed partial class MembershipChanges(
     TransferManager transfers,
     NodeLauncher launcher,
     TimeProvider time,
+    AuditLog audit,
     ILogger<MembershipChanges> logger) : BackgroundService
 {
     private readonly Channel<MembershipChange> _queue = Channel.CreateUnbounded<MembershipChange>();
@@ -156,6 +158,7 @@ public sealed partial class MembershipChanges(
         change.State = state;
         change.Error = reason;
         LogRolledBack(logger, change.Id, change.Kind, change.NodeId, reason);
+        audit.ChangeRolledBack(change.Id, change.Kind.ToString().ToLowerInvariant(), change.NodeId, reason);
         if (change.Kind == ChangeKind.Join)
         {
             // The joining member never owned anything: removing it restores the ring exactly.

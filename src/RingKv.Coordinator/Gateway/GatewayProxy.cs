@@ -49,16 +49,24 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
             await Problem.ValueTooLarge(context, maxValueBytes);
             return;
         }
-        if (HttpMethods.IsPut(context.Request.Method) || context.Request.ContentLength > 0)
+        if (HttpMethods.IsPut(context.Request.Method) || context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            using var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-            if (buffer.Length > maxValueBytes)
+            try
+            {
+                body = await ReadBodyAsync(context.Request.Body, maxValueBytes, context.RequestAborted);
+            }
+            catch (BadHttpRequestException ex)
+            {
+                // Kestrel's limits (minimum data rate against slow clients, a body cut short before its
+                // Content-Length) are the client's fault: its own 4xx, never a 500.
+                await Problem.WriteAsync(context, ex.StatusCode, "bad-request-body", "The request body could not be read", ex.Message);
+                return;
+            }
+            if (body is null)
             {
                 await Problem.ValueTooLarge(context, maxValueBytes);
                 return;
             }
-            body = buffer.ToArray();
         }
         var candidates = membership.Map.Members.Where(m => m.State == MemberState.Up).ToList();
         if (candidates.Count == 0)
@@ -126,6 +134,23 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
             return;
         }
         await Problem.WriteAsync(context, 503, "no-nodes", "No node answered", $"None of the {candidates.Count} up nodes accepted a connection.");
+    }
+
+    /// <summary>The whole body, or null as soon as it is over <paramref name="max"/> bytes (a chunked body is counted as it arrives, never buffered whole).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(Stream body, int max, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > max)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
     }
 
     /// <summary>

@@ -37,7 +37,7 @@ public static class CoordinatorHost
         var nodeLimits = new NodeOptions();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            ServerLimits.Apply(kestrel.Limits, nodeLimits);
+            options.Limits.Apply(kestrel.Limits, nodeLimits.MaxValueBytes);
             kestrel.AddServerHeader = false;
             kestrel.Listen(bind, options.Port, listen =>
             {
@@ -55,6 +55,7 @@ public static class CoordinatorHost
         builder.Services.AddSingleton(secret);
         builder.Services.AddSingleton(tls);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AuditLog>();
         builder.Services.AddSingleton(new ClusterMapStore(dataDirectory));
         builder.Services.AddSingleton<MemberHealthTable>();
         builder.Services.AddSingleton(new EvictedMembers(dataDirectory));
@@ -71,6 +72,7 @@ public static class CoordinatorHost
             options.ReplicationFactor,
             options.TokensPerNode,
             services.GetRequiredService<MemberHealthTable>(),
+            services.GetRequiredService<AuditLog>(),
             services.GetRequiredService<ILogger<MembershipService>>()));
         builder.Services.AddSingleton<NodeLauncher>();
         builder.Services.AddSingleton(services => new TransferManager(
@@ -78,6 +80,7 @@ public static class CoordinatorHost
             services.GetRequiredService<TimeProvider>(),
             secret,
             tls,
+            services.GetRequiredService<AuditLog>(),
             services.GetRequiredService<ILogger<TransferManager>>())
         { RateLimit = options.TransferRateLimit });
         builder.Services.AddHostedService<FailureMonitor>();
@@ -96,9 +99,10 @@ public static class CoordinatorHost
         // Nodes this coordinator started stop with it (SIGTERM, then SIGKILL after a grace period).
         app.Lifetime.ApplicationStopping.Register(() => launcher.DisposeAsync().AsTask().GetAwaiter().GetResult());
         NodeHost.UseCommonPipeline(app, nodeLimits.MaxKeyBytes);
+        var audit = app.Services.GetRequiredService<AuditLog>();
         if (tokens is not null)
         {
-            app.UseClientAuthentication(tokens, app.Logger);
+            app.UseClientAuthentication(tokens, audit);
         }
         // The control plane (joins, heartbeats, map fetches) is for members only.
         app.Use((context, next) =>
@@ -110,6 +114,7 @@ public static class CoordinatorHost
             if (!secret.Matches(context.Request))
             {
                 metrics.Rejected("control-plane");
+                audit.ClusterSecretRefused(context, "control-plane", context.Request.Headers.ContainsKey(ClusterSecret.HeaderName));
                 return Problem.WriteAsync(context, 401, "cluster-secret-required", "Not a member of this cluster",
                     "Joins, heartbeats and map fetches need the cluster secret (--cluster-secret-file).");
             }

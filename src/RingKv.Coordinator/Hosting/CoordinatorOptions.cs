@@ -1,3 +1,4 @@
+using RingKv.Node.Hosting;
 using RingKv.Storage;
 
 namespace RingKv.Coordinator.Hosting;
@@ -63,8 +64,12 @@ public sealed class CoordinatorOptions
     /// <summary>PEM certificate of the cluster's authority: nodes' certificates must chain to it. Required with TLS.</summary>
     public string? TlsAuthorityFile { get; set; }
 
+    /// <summary>Kestrel limits of the coordinator's listener (gateway, cluster API, control plane); defaults in <see cref="ServerLimits"/>.</summary>
+    public ServerLimits Limits { get; set; } = new();
+
     public void Validate()
     {
+        Limits.Validate();
         if ((TlsCertificateFile is null) != (TlsKeyFile is null) || (TlsCertificateFile is null) != (TlsAuthorityFile is null))
         {
             throw new ArgumentException("TLS needs --tls-cert, --tls-key and --tls-ca together (./ringkv up --tls makes a set).");

@@ -3,6 +3,7 @@ using RingKv.Core.Cluster;
 using RingKv.Core.Membership;
 using RingKv.Core.Ring;
 using RingKv.Node.Membership;
+using RingKv.Node.Security;
 
 namespace RingKv.Coordinator.Membership;
 
@@ -22,6 +23,7 @@ public sealed partial class MembershipService
     private readonly FailureDetector _detector;
     private readonly EvictedMembers _evicted;
     private readonly TimeProvider _time;
+    private readonly AuditLog _audit;
     private readonly LinkedList<MemberTransition> _history = new();
     private ClusterMap _map;
     private TaskCompletionSource _changed = NewSignal();
@@ -29,8 +31,9 @@ public sealed partial class MembershipService
     /// <summary>Transitions kept for operators (GET /v1/cluster), newest last.</summary>
     public const int HistoryLength = 200;
 
-    public MembershipService(ClusterMapStore store, EvictedMembers evicted, FailureDetector detector, TimeProvider time, int replicationFactor, int tokensPerNode, MemberHealthTable health, ILogger<MembershipService> logger)
+    public MembershipService(ClusterMapStore store, EvictedMembers evicted, FailureDetector detector, TimeProvider time, int replicationFactor, int tokensPerNode, MemberHealthTable health, AuditLog audit, ILogger<MembershipService> logger)
     {
+        _audit = audit;
         _store = store;
         _evicted = evicted;
         _detector = detector;
@@ -208,6 +211,7 @@ public sealed partial class MembershipService
             _health.Forget(id);
             _detector.Forget(id);
             Record(new MemberTransition(id, member.State, member.State, _time.GetUtcNow(), "removed: " + reason));
+            _audit.MemberRemoved(id, reason, _map.Epoch);
             return _map;
         }
     }
@@ -229,6 +233,7 @@ public sealed partial class MembershipService
             _detector.Forget(id);
             Record(new MemberTransition(id, state, MemberState.Dead, _time.GetUtcNow(), "evicted: " + reason));
             LogEvicted(_logger, id, reason, _map.Epoch);
+            _audit.MemberEvicted(id, reason, _map.Epoch);
             return (before, _map);
         }
     }

@@ -19,7 +19,7 @@ namespace RingKv.Coordinator.Transfers;
 /// fails is replaced by the next one that holds the range; a range that no source can give fails
 /// the transfer, which is reported, never silently dropped.
 /// </summary>
-public sealed partial class TransferManager(MembershipService membership, TimeProvider time, ClusterSecret secret, ClusterTls tls, ILogger<TransferManager> logger) : IAsyncDisposable
+public sealed partial class TransferManager(MembershipService membership, TimeProvider time, ClusterSecret secret, ClusterTls tls, AuditLog audit, ILogger<TransferManager> logger) : IAsyncDisposable
 {
     /// <summary>Finished transfers stay listed this long, so an operator can see what happened.</summary>
     public static readonly TimeSpan KeepFinished = TimeSpan.FromHours(1);
@@ -91,6 +91,7 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         if (status.CancelRequested)
         {
             status.Finish(TransferState.Cancelled, time.GetUtcNow());
+            audit.TransferCancelled(status.Id);
             _oneAtATime.Release();
             return;
         }
@@ -98,12 +99,14 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         {
             status.Start(time.GetUtcNow());
             LogStarted(logger, status.Id, status.Transfer.Destination, status.RangesTotal, status.Reason);
+            audit.TransferStarted(status.Id, status.Transfer.Destination, status.RangesTotal, status.Reason);
             foreach (var range in status.Transfer.Ranges)
             {
                 if (status.CancelRequested)
                 {
                     status.Finish(TransferState.Cancelled, time.GetUtcNow());
                     LogCancelled(logger, status.Id);
+                    audit.TransferCancelled(status.Id);
                     return;
                 }
                 var error = await PullRangeAsync(status, range);
@@ -111,6 +114,7 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
                 {
                     status.Finish(TransferState.Failed, time.GetUtcNow(), error);
                     LogFailed(logger, status.Id, error);
+                    audit.TransferFailed(status.Id, error);
                     return;
                 }
                 // Pace the whole transfer, not just each range: ranges are small and would each
@@ -131,6 +135,7 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
         {
             status.Finish(TransferState.Failed, time.GetUtcNow(), ex.Message);
             LogFailed(logger, status.Id, ex.Message);
+            audit.TransferFailed(status.Id, ex.Message);
         }
         finally
         {

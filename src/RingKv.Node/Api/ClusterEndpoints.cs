@@ -32,6 +32,10 @@ public static class ClusterEndpoints
     {
         var options = context.RequestServices.GetRequiredService<NodeOptions>();
         var view = context.RequestServices.GetRequiredService<ClusterView>();
+        if (!await QueryRules.AllowOnlyAsync(context))
+        {
+            return;
+        }
         if (options.Join is { } coordinator)
         {
             try
@@ -73,6 +77,10 @@ public static class ClusterEndpoints
             await Problem.InvalidKey(context, KeyRules.Describe(error, options.MaxKeyBytes));
             return;
         }
+        if (!await QueryRules.AllowOnlyAsync(context))
+        {
+            return;
+        }
         if (view.Map is not { } map)
         {
             await Problem.WriteAsync(context, 503, "node-not-ready", "No cluster map", "This node has no cluster map yet. Retry shortly.");
@@ -89,6 +97,10 @@ public static class ClusterEndpoints
         if (error != KeyError.None)
         {
             await Problem.InvalidKey(context, KeyRules.Describe(error, options.MaxKeyBytes));
+            return;
+        }
+        if (!await QueryRules.AllowOnlyAsync(context))
+        {
             return;
         }
         if (engine.Get(key) is not { } entry)

@@ -291,24 +291,7 @@ public static class KvEndpoints
         return null;
     }
 
-    /// <summary>Unknown query parameters are refused rather than ignored: a typo like <c>?tll=60</c> must not silently store a key that never expires.</summary>
-    private static async ValueTask<bool> AllowOnlyQueryAsync(HttpContext context, params string[] allowed)
-    {
-        if (context.Request.QueryString.HasValue)
-        {
-            foreach (var (name, _) in context.Request.Query)
-            {
-                if (!allowed.Contains(name, StringComparer.Ordinal))
-                {
-                    await Problem.InvalidQuery(context, allowed.Length == 0
-                        ? $"Unknown query parameter '{name}': this request takes none."
-                        : $"Unknown query parameter '{name}'. Allowed here: {string.Join(", ", allowed)}.");
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
+    private static ValueTask<bool> AllowOnlyQueryAsync(HttpContext context, params string[] allowed) => QueryRules.AllowOnlyAsync(context, allowed);
 
     private static bool TryReadPrecondition(HttpContext context, out WritePrecondition precondition, out string error)
     {

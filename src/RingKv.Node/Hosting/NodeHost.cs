@@ -45,7 +45,7 @@ public static class NodeHost
         var endpoints = new NodeEndpoints { Scheme = tls.Scheme };
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            ServerLimits.Apply(kestrel.Limits, options);
+            options.Limits.Apply(kestrel.Limits, options.MaxValueBytes);
             kestrel.AddServerHeader = false;
             kestrel.Listen(bind, options.Port, listen =>
             {
@@ -81,6 +81,7 @@ public static class NodeHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AuditLog>();
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(secret);
@@ -124,10 +125,7 @@ public static class NodeHost
             hintStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         });
         UseCommonPipeline(app, options.MaxKeyBytes);
-        if (tokens is not null)
-        {
-            app.UseClientAuthentication(tokens, app.Logger);
-        }
+        var audit = app.Services.GetRequiredService<AuditLog>();
         if (options.IsClustered)
         {
             app.Use((context, next) =>
@@ -143,11 +141,17 @@ public static class NodeHost
                 if (!secret.Matches(context.Request))
                 {
                     metrics.Rejected("internode");
+                    audit.ClusterSecretRefused(context, "internode", context.Request.Headers.ContainsKey(ClusterSecret.HeaderName));
                     return Problem.WriteAsync(context, 401, "cluster-secret-required", "Not a member of this cluster", "Internode calls need the cluster secret.");
                 }
                 return next(context);
             });
             app.MapGrpcService<InternodeService>();
+        }
+        // After the internode gate: client tokens mean nothing on the internode port, which answers members only.
+        if (tokens is not null)
+        {
+            app.UseClientAuthentication(tokens, audit);
         }
         app.MapGet("/health/live", () => Results.Json(new HealthStatus("live"), NodeJsonContext.Default.HealthStatus));
         app.MapGet("/health/ready", (ClusterView clusterView) => !options.IsClustered || (clusterView.SelfId is { } self && clusterView.Map?.FindMember(self) is not null)
@@ -185,9 +189,30 @@ public static class NodeHost
                 "This endpoint does not take that method. /v1/kv/{key} takes GET, HEAD, PUT and DELETE; /v1/kv takes GET."),
             var status => Problem.WriteAsync(context.HttpContext, status, "http-" + status, "Request refused", "The request was refused with HTTP status " + status + "."),
         });
+        app.Use((context, next) => HasAmbiguousFraming(context.Request)
+            ? RefuseAmbiguousFramingAsync(context)
+            : next(context));
         app.Use((context, next) => RequestKey.WasRewrittenAwayFromKeys(context)
             ? Problem.InvalidKey(context, KeyRules.Describe(KeyError.DotSegment, maxKeyBytes))
             : next(context));
+    }
+
+    /// <summary>
+    /// Content-Length together with Transfer-Encoding (RFC 9112 §6.1): Kestrel reads such a body as
+    /// chunked, but a proxy in front of us might have framed it by its Content-Length, which is how
+    /// request smuggling works. Refused instead, and the connection is closed after the answer.
+    /// Kestrel moves such a request's Content-Length aside to X-Content-Length (and leaves nothing in
+    /// Content-Length), so that is what gives it away; Content-Length is checked too, in case it stays.
+    /// </summary>
+    private static bool HasAmbiguousFraming(HttpRequest request) =>
+        request.Headers.TransferEncoding.Count > 0 &&
+        (request.Headers.ContentLength is not null || request.Headers.ContainsKey("X-Content-Length"));
+
+    private static Task RefuseAmbiguousFramingAsync(HttpContext context)
+    {
+        context.Response.Headers.Connection = "close";
+        return Problem.WriteAsync(context, StatusCodes.Status400BadRequest, "ambiguous-framing", "The request framing is ambiguous",
+            "The request has both Content-Length and Transfer-Encoding. Send one of them.");
     }
 
     private static IHintStore OpenHintStore(NodeOptions options) => options.Engine switch

@@ -83,6 +83,9 @@ public sealed class NodeOptions
     /// <summary>Pause between anti-entropy rounds; null keeps the default (AntiEntropyOptions).</summary>
     public TimeSpan? AntiEntropyPause { get; set; }
 
+    /// <summary>Kestrel limits of both listeners (connections, header and body timeouts); defaults in <see cref="ServerLimits"/>.</summary>
+    public ServerLimits Limits { get; set; } = new();
+
     public bool IsClustered => Join is not null;
 
     public void Validate()
@@ -95,6 +98,7 @@ public sealed class NodeOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(InternodePort, 65535);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HeartbeatInterval, TimeSpan.Zero);
+        Limits.Validate();
         if (Join is not null && !Uri.TryCreate(Join, UriKind.Absolute, out _))
         {
             throw new ArgumentException($"--join '{Join}' is not an absolute URL. Use the coordinator's URL, e.g. http://127.0.0.1:7000.", nameof(Join));

@@ -21,11 +21,15 @@ public static class EntryMessages
         ExpiresAtMs = entry.ExpiresAtMs,
     };
 
-    /// <summary>Null when the message is not a valid entry (a peer is never trusted to send a valid key).</summary>
+    /// <summary>
+    /// Null when the message is not a valid entry: a peer is never trusted to send a valid key, a
+    /// value within the limit, or a content type that can go back into a response header (no
+    /// control characters: a CR/LF there would break every later GET of the key).
+    /// </summary>
     public static StoredEntry? ToEntry(this Entry message, int maxKeyBytes, int maxValueBytes)
     {
         if (Core.Keys.KeyRules.Validate(message.Key, maxKeyBytes) != Core.Keys.KeyError.None ||
-            message.Value.Length > maxValueBytes || message.ContentType.Length is 0 or > 255)
+            message.Value.Length > maxValueBytes || message.ContentType.Length is 0 or > 255 || message.ContentType.Any(char.IsControl))
         {
             return null;
         }

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using RingKv.Node.Api;
 
 namespace RingKv.Node.Security;
@@ -8,11 +7,11 @@ namespace RingKv.Node.Security;
 /// <summary>
 /// Bearer-token authentication for the client API when an auth file is configured: 401 without a
 /// valid token, 403 for a token whose role is too small, both problem+json. Tokens are read from
-/// the Authorization header only, never from the query string, and never logged.
+/// the Authorization header only, never from the query string, and never logged: refusals go to the audit log with the token's fingerprint.
 /// </summary>
-public static partial class ClientAuthentication
+public static class ClientAuthentication
 {
-    public static void UseClientAuthentication(this WebApplication app, TokenStore tokens, ILogger logger)
+    public static void UseClientAuthentication(this WebApplication app, TokenStore tokens, AuditLog audit)
     {
         app.Use(async (context, next) =>
         {
@@ -23,19 +22,22 @@ public static partial class ClientAuthentication
                 return;
             }
             var header = context.Request.Headers.Authorization.ToString();
-            if (!header.StartsWith("Bearer ", StringComparison.Ordinal) || tokens.Authenticate(header["Bearer ".Length..].Trim()) is not { } role)
+            var presented = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : null;
+            if (presented is null || tokens.Identify(presented) is not { } identity)
             {
-                LogRefused(logger, context.Connection.RemoteIpAddress?.ToString() ?? "?", context.Request.Method, context.Request.Path, header.Length == 0 ? "no token" : "invalid token");
+                audit.AuthenticationFailed(context, header.Length == 0 ? "no token" : presented is null ? "not a bearer token" : "unknown token",
+                    presented is { Length: > 0 } ? TokenStore.Fingerprint(presented) : null);
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"ringkv\"";
                 await Problem.WriteAsync(context, 401, "unauthorized", "Authentication required",
                     "Send a valid token as 'Authorization: Bearer <token>' (./ringkv uses --token or RINGKV_TOKEN). Tokens are never accepted in the query string.");
                 return;
             }
-            if (role < required)
+            context.Items[typeof(TokenIdentity)] = identity;
+            if (identity.Role < required)
             {
-                LogRefused(logger, context.Connection.RemoteIpAddress?.ToString() ?? "?", context.Request.Method, context.Request.Path, $"role {role} below {required}");
+                audit.Forbidden(context, identity.Role, required.Value);
                 await Problem.WriteAsync(context, 403, "forbidden", "The token's role is not enough",
-                    $"This request needs a token with the {required.Value.ToString().ToLowerInvariant()} role; this one has {role.ToString().ToLowerInvariant()}.");
+                    $"This request needs a token with the {required.Value.ToString().ToLowerInvariant()} role; this one has {identity.Role.ToString().ToLowerInvariant()}.");
                 return;
             }
             await next(context);
@@ -61,7 +63,4 @@ public static partial class ClientAuthentication
         }
         return reads ? Role.Read : Role.Write;
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Method} {Path} from {Remote}: {Reason}")]
-    private static partial void LogRefused(ILogger logger, string remote, string method, PathString path, string reason);
 }

@@ -48,19 +48,26 @@ public sealed class TokenStore
     }
 
     /// <summary>The role of a presented token, or null. Compares every stored hash in constant time.</summary>
-    public Role? Authenticate(string presented)
+    public Role? Authenticate(string presented) => Identify(presented)?.Role;
+
+    /// <summary>The presented token's name and role, or null. Compares every stored hash in constant time.</summary>
+    public TokenIdentity? Identify(string presented)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        Role? found = null;
+        TokenIdentity? found = null;
         foreach (var token in _tokens)
         {
-            if (CryptographicOperations.FixedTimeEquals(hash, Convert.FromHexString(token.Sha256)))
+            if (CryptographicOperations.FixedTimeEquals(hash, Convert.FromHexString(token.Sha256)) &&
+                Enum.TryParse<Role>(token.Role, ignoreCase: true, out var role))
             {
-                found = Enum.TryParse<Role>(token.Role, ignoreCase: true, out var role) ? role : null;
+                found = new TokenIdentity(token.Name, role, Fingerprint(presented));
             }
         }
         return found;
     }
+
+    /// <summary>What logs may show of a token: the first 12 hex digits of its SHA-256. Enough to tell tokens apart, nothing to authenticate with.</summary>
+    public static string Fingerprint(string presented) => Hash(presented)[..12];
 }
 
 public sealed record TokenRecord(string Name, string Role, string Sha256);

@@ -9,7 +9,10 @@ namespace RingKv.Storage.RocksDb;
 /// bytewise order is (token, key) order and a token range is one contiguous iteration.
 /// Values: a format byte, the version, flags, expiry, the content type, then the value bytes.
 /// </summary>
-/// <remarks>The layout is persisted: extend it only behind a new format byte, never reorder.</remarks>
+/// <remarks>
+/// The layout is persisted: extend it only behind a new format byte, never reorder. Decoding a
+/// value that is not in this format throws <see cref="InvalidDataException"/>, and only that.
+/// </remarks>
 internal static class EntryCodec
 {
     public const int TokenBytes = 8;
@@ -76,6 +79,11 @@ internal static class EntryCodec
         var deleted = (value[13] & FlagDeleted) != 0;
         var expiresAtMs = BinaryPrimitives.ReadInt64LittleEndian(value[14..]);
         var contentTypeLength = BinaryPrimitives.ReadUInt16LittleEndian(value[22..]);
+        if (HeaderBytes + contentTypeLength > value.Length)
+        {
+            // A damaged value must fail as damaged data, never as an out-of-range slice.
+            throw new InvalidDataException($"Stored entry for token {token:x16} is cut short (its content type runs past its end); the data directory is damaged.");
+        }
         var contentType = ContentTypes.Intern(value.Slice(HeaderBytes, contentTypeLength));
         var bytes = value[(HeaderBytes + contentTypeLength)..].ToArray();
         return new StoredEntry(key, token, bytes, contentType, version, deleted, expiresAtMs);

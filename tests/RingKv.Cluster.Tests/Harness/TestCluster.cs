@@ -68,6 +68,19 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>The certificate files of a TLS cluster; null without TLS.</summary>
     public TlsFiles? Tls { get; private set; }
 
+    /// <summary>
+    /// A cluster with a cluster secret and client tokens (<paramref name="authFile"/>), where every
+    /// server also gets <paramref name="serverArgs"/> (e.g. short limits). The harness's own requests
+    /// carry <paramref name="adminToken"/>.
+    /// </summary>
+    public static Task<TestCluster> StartSecuredAsync(int nodes, string authFile, string adminToken, params string[] serverArgs)
+    {
+        string[] args = [.. serverArgs, "--auth-file", authFile];
+        var cluster = new TestCluster("memory", 3, args) { _nodeArgs = args };
+        cluster.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminToken);
+        return StartAsync(cluster, nodes, withSecret: true);
+    }
+
     private static async Task<TestCluster> StartAsync(TestCluster cluster, int nodes, bool withSecret)
     {
         try

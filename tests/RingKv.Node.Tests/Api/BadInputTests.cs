@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using RingKv.Node.Tests.Support;
+using RingKv.Testing;
 
 namespace RingKv.Node.Tests.Api;
 

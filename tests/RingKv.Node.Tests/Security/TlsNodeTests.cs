@@ -4,6 +4,7 @@ using System.Net.Security;
 using RingKv.Node.Hosting;
 using RingKv.Node.Security.Tls;
 using RingKv.Node.Tests.Support;
+using RingKv.Testing;
 
 namespace RingKv.Node.Tests.Security;
 

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using RingKv.Node.Hosting;
+
+namespace RingKv.Cli.Commands;
+
+/// <summary>The Kestrel limits an operator may lower (<c>node</c>, <c>coordinator</c>, <c>up</c>); defaults from <see cref="ServerLimits"/>.</summary>
+public sealed class LimitOptionSet
+{
+    private static readonly ServerLimits Defaults = new();
+
+    public Option<int> MaxConnections { get; } = new("--max-connections") { Description = "Concurrent connections per listener; more are refused.", DefaultValueFactory = _ => Defaults.MaxConnections, HelpName = "N" };
+
+    public Option<double> RequestHeadersTimeout { get; } = new("--request-headers-timeout") { Description = "Seconds a client may take to send its request headers (at least 2).", DefaultValueFactory = _ => Defaults.RequestHeadersTimeout.TotalSeconds, HelpName = "SECONDS" };
+
+    public Option<double> KeepAliveTimeout { get; } = new("--keep-alive-timeout") { Description = "Seconds an idle connection stays open (at least 2).", DefaultValueFactory = _ => Defaults.KeepAliveTimeout.TotalSeconds, HelpName = "SECONDS" };
+
+    public Option<double> MinBodyRateGrace { get; } = new("--min-body-rate-grace") { Description = $"Seconds before a request body slower than {Defaults.MinBodyBytesPerSecond} bytes/s is cut off with 408 (at least 2).", DefaultValueFactory = _ => Defaults.MinBodyRateGracePeriod.TotalSeconds, HelpName = "SECONDS" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { MaxConnections, RequestHeadersTimeout, KeepAliveTimeout, MinBodyRateGrace })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public ServerLimits Bind(ParseResult parseResult) => new()
+    {
+        MaxConnections = parseResult.GetValue(MaxConnections),
+        RequestHeadersTimeout = TimeSpan.FromSeconds(parseResult.GetValue(RequestHeadersTimeout)),
+        KeepAliveTimeout = TimeSpan.FromSeconds(parseResult.GetValue(KeepAliveTimeout)),
+        MinBodyRateGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(MinBodyRateGrace)),
+    };
+}
