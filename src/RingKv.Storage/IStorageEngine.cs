@@ -36,4 +36,14 @@ public interface IStorageEngine : IAsyncDisposable
     /// a node that no longer replicates a range drops it after the membership change.
     /// </summary>
     ValueTask DeleteTokensAsync(ulong firstToken, ulong lastToken);
+
+    /// <summary>
+    /// Removes the tombstones whose token lies in [<paramref name="firstToken"/>, <paramref name="lastToken"/>]
+    /// and whose version's wall time is before <paramref name="beforeMs"/>. Each is removed only if it
+    /// is still the stored entry when the removal is applied (atomic with concurrent writes): a newer
+    /// write that lands meanwhile is never lost. The caller decides when purging is safe (anti-entropy
+    /// after every replica was seen to hold the same tombstones); the engine only does it atomically.
+    /// </summary>
+    /// <returns>The number of tombstones removed.</returns>
+    ValueTask<long> PurgeTombstonesAsync(ulong firstToken, ulong lastToken, long beforeMs);
 }

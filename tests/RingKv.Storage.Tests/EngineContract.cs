@@ -257,4 +257,71 @@ public abstract class EngineContract
         Assert.True(stats.Keys >= 10, $"keys {stats.Keys}");
         Assert.True(stats.Bytes > 0, $"bytes {stats.Bytes}");
     }
+
+    private static ulong AtMs(long ms, int logical = 0) => ((ulong)ms << HybridLogicalClock.LogicalBits) | (uint)logical;
+
+    [Fact]
+    public async Task PurgeRemovesOnlyTombstonesOlderThanTheCutoffInsideTheTokenRange()
+    {
+        await using var engine = await OpenAsync();
+        for (var i = 0; i < 120; i++)
+        {
+            var key = "purge-" + i;
+            var version = new EntryVersion(AtMs(i % 2 == 0 ? 1_000 : 5_000, i), 1);
+            await engine.WriteAsync(i % 3 == 0 ? Entry(key, "live", version.Timestamp) : StoredEntry.Tombstone(key, KeyToken.Of(key), version), WritePrecondition.None);
+        }
+        var before = engine.Scan(ScanPosition.Start).ToList();
+        var first = before[20].Token;
+        var last = before[90].Token;
+        bool Purgeable(StoredEntry e) => e.Deleted && e.Version.WallMilliseconds < 2_000 && e.Token >= first && e.Token <= last;
+
+        var purged = await engine.PurgeTombstonesAsync(first, last, beforeMs: 2_000);
+
+        Assert.Equal(before.Count(Purgeable), purged);
+        Assert.True(purged > 0);
+        Assert.Equal(before.Where(e => !Purgeable(e)).Select(e => e.Key), engine.Scan(ScanPosition.Start).Select(e => e.Key));
+        Assert.Equal(0, await engine.PurgeTombstonesAsync(first, last, beforeMs: 2_000));
+    }
+
+    [Fact]
+    public async Task PurgeNeverRemovesAWriteThatReplacedTheTombstoneMeanwhile()
+    {
+        await using var engine = await OpenAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            var keys = Enumerable.Range(0, 400).Select(i => $"race-{round}-{i}").ToList();
+            foreach (var key in keys)
+            {
+                await engine.WriteAsync(StoredEntry.Tombstone(key, KeyToken.Of(key), new EntryVersion(AtMs(1_000), 1)), WritePrecondition.None);
+            }
+            // Newer writes (a live value, or a newer tombstone that is also past the cutoff) race the purge.
+            var writes = keys.Where((_, i) => i % 2 == 0).Select((key, i) => engine.WriteAsync(
+                i % 4 == 0 ? StoredEntry.Tombstone(key, KeyToken.Of(key), new EntryVersion(AtMs(1_500), 2)) : Entry(key, "newer", AtMs(3_000), 2),
+                WritePrecondition.None).AsTask()).ToList();
+            var purge = engine.PurgeTombstonesAsync(0, ulong.MaxValue, beforeMs: 2_000).AsTask();
+            await Task.WhenAll(writes);
+            await purge;
+            foreach (var (key, i) in keys.Select((k, i) => (k, i)))
+            {
+                var stored = engine.Get(key);
+                if (i % 2 == 0 && stored is null)
+                {
+                    // Only a newer tombstone may go: it was itself past the cutoff.
+                    Assert.True((i / 2) % 4 == 0, $"{key}: the newer live write was lost to the purge");
+                }
+                else if (i % 2 == 0)
+                {
+                    Assert.Equal(2u, stored!.Version.NodeId);
+                }
+                else
+                {
+                    Assert.True(stored is null || stored.Version.NodeId == 1, $"{key}: unexpected {stored}");
+                }
+            }
+            // Whatever the interleaving, a second purge finds every old tombstone that is left.
+            await engine.PurgeTombstonesAsync(0, ulong.MaxValue, beforeMs: 2_000);
+            Assert.All(keys, key => Assert.False(engine.Get(key) is { Deleted: true }, $"{key} still holds a tombstone past the cutoff"));
+            Assert.Equal(keys.Count / 2 * 3 / 4, keys.Count(key => engine.Get(key) is { Deleted: false }));
+        }
+    }
 }

@@ -105,6 +105,23 @@ public sealed class MemoryEngine(TimeProvider time) : IStorageEngine
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask<long> PurgeTombstonesAsync(ulong firstToken, ulong lastToken, long beforeMs)
+    {
+        long purged = 0;
+        foreach (var (key, entry) in _entries)
+        {
+            // Removing the exact pair is the compare-and-swap: a write that replaced the tombstone
+            // since it was enumerated makes the removal fail, and the newer entry stays.
+            if (entry.Deleted && entry.Version.WallMilliseconds < beforeMs && entry.Token >= firstToken && entry.Token <= lastToken &&
+                _entries.TryRemove(new KeyValuePair<string, StoredEntry>(key, entry)))
+            {
+                Interlocked.Add(ref _bytes, -SizeOf(entry));
+                purged++;
+            }
+        }
+        return ValueTask.FromResult(purged);
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private static long SizeOf(StoredEntry entry) => (entry.Key.Length * 2) + entry.Value.Length;

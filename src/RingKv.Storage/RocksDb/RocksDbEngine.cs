@@ -24,6 +24,7 @@ namespace RingKv.Storage.RocksDb;
 public sealed class RocksDbEngine : IStorageEngine
 {
     private const int MaxBatchWrites = 512;
+    private const int PurgeSlice = 1024;
 
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _writeOptions;
@@ -92,6 +93,45 @@ public sealed class RocksDbEngine : IStorageEngine
             throw new ObjectDisposedException(nameof(RocksDbEngine));
         }
         return new ValueTask(pending.Completion.Task);
+    }
+
+    public async ValueTask<long> PurgeTombstonesAsync(ulong firstToken, ulong lastToken, long beforeMs)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // Candidates are found by a scan outside the committer, so writes do not wait for it; the
+        // committer then removes each one only if it is still the same tombstone, which is what
+        // makes the purge atomic against a write that landed in between. Sent in slices so the
+        // committer never holds up writes for one long batch.
+        long purged = 0;
+        var candidates = new List<PurgeCandidate>(PurgeSlice);
+        foreach (var entry in Scan(ScanPosition.AtToken(firstToken), lastToken))
+        {
+            if (entry.Deleted && entry.Version.WallMilliseconds < beforeMs)
+            {
+                candidates.Add(new PurgeCandidate(EntryCodec.EncodeKey(entry.Token, entry.Key), entry.Key, entry.Version));
+                if (candidates.Count == PurgeSlice)
+                {
+                    purged += await PurgeAsync(candidates).ConfigureAwait(false);
+                    candidates = new List<PurgeCandidate>(PurgeSlice);
+                }
+            }
+        }
+        if (candidates.Count > 0)
+        {
+            purged += await PurgeAsync(candidates).ConfigureAwait(false);
+        }
+        return purged;
+    }
+
+    private async Task<long> PurgeAsync(List<PurgeCandidate> candidates)
+    {
+        var pending = PendingWrite.Purge(candidates);
+        if (!_writes.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(RocksDbEngine));
+        }
+        await pending.Completion.Task.ConfigureAwait(false);
+        return pending.Purged;
     }
 
     public StoredEntry? Get(string key)
@@ -188,6 +228,12 @@ public sealed class RocksDbEngine : IStorageEngine
                         results[i] = default;
                         continue;
                     }
+                    if (write.PurgeCandidates is { } candidates)
+                    {
+                        write.Purged = PurgeUnchanged(candidates, writeBatch, written, deletedRanges);
+                        results[i] = default;
+                        continue;
+                    }
                     var current = written.TryGetValue(write.Entry.Key, out var earlier) ? EntryHeader.Of(earlier)
                         : deletedRanges.Exists(r => write.Entry.Token >= r.First && write.Entry.Token <= r.Last) ? null
                         : _db.Get(write.DbKey, HeaderDeserializer.Instance);
@@ -265,6 +311,31 @@ public sealed class RocksDbEngine : IStorageEngine
         }
     }
 
+    /// <summary>
+    /// Deletes each candidate that is still exactly the tombstone the scan found. A key written
+    /// earlier in this batch is newer (or equal) and stays; a later write of the same key in this
+    /// batch is decided against the tombstone (the database still shows it), as if the purge came
+    /// after it, and its put follows the delete in the batch.
+    /// </summary>
+    private long PurgeUnchanged(List<PurgeCandidate> candidates, WriteBatch writeBatch, Dictionary<string, StoredEntry> written, List<(ulong First, ulong Last)> deletedRanges)
+    {
+        long purged = 0;
+        foreach (var candidate in candidates)
+        {
+            // A range deleted earlier in the batch may have held it: leave that to the next purge.
+            if (written.ContainsKey(candidate.Key) || deletedRanges.Count > 0)
+            {
+                continue;
+            }
+            if (_db.Get(candidate.DbKey, HeaderDeserializer.Instance) is { Deleted: true } header && header.Version == candidate.Version)
+            {
+                writeBatch.Delete(candidate.DbKey);
+                purged++;
+            }
+        }
+        return purged;
+    }
+
     private static WriteResult Decide(PendingWrite write, EntryHeader? current, long nowMs)
     {
         var live = current is { } header && header.IsLive(nowMs);
@@ -284,8 +355,17 @@ public sealed class RocksDbEngine : IStorageEngine
         public static PendingWrite DeleteTokens(ulong first, ulong last) =>
             new(StoredEntry.Tombstone(string.Empty, 0, default), default, [], []) { DeletesTokens = (first, last) };
 
+        public static PendingWrite Purge(List<PurgeCandidate> candidates) =>
+            new(StoredEntry.Tombstone(string.Empty, 0, default), default, [], []) { PurgeCandidates = candidates };
+
         /// <summary>Not a write: a deletion of every entry with a token in this range.</summary>
         public (ulong First, ulong Last)? DeletesTokens { get; private init; }
+
+        /// <summary>Not a write: tombstones to delete if they are still stored unchanged.</summary>
+        public List<PurgeCandidate>? PurgeCandidates { get; private init; }
+
+        /// <summary>How many of <see cref="PurgeCandidates"/> were deleted; set by the committer.</summary>
+        public long Purged { get; set; }
 
         public StoredEntry Entry { get; } = entry;
         public WritePrecondition Precondition { get; } = precondition;
@@ -296,6 +376,8 @@ public sealed class RocksDbEngine : IStorageEngine
         /// <summary>Decided by the committer; handed to the writer once durable.</summary>
         public WriteResult Result { get; set; }
     }
+
+    private sealed record PurgeCandidate(byte[] DbKey, string Key, Core.Versioning.EntryVersion Version);
 
     /// <summary>Reads only the version, tombstone flag and expiry: what the committer needs to decide, without copying the value.</summary>
     private sealed class HeaderDeserializer : ISpanDeserializer<EntryHeader?>
