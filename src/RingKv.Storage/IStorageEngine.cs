@@ -38,12 +38,12 @@ public interface IStorageEngine : IAsyncDisposable
     ValueTask DeleteTokensAsync(ulong firstToken, ulong lastToken);
 
     /// <summary>
-    /// Removes the tombstones whose token lies in [<paramref name="firstToken"/>, <paramref name="lastToken"/>]
-    /// and whose version's wall time is before <paramref name="beforeMs"/>. Each is removed only if it
-    /// is still the stored entry when the removal is applied (atomic with concurrent writes): a newer
-    /// write that lands meanwhile is never lost. The caller decides when purging is safe (anti-entropy
-    /// after every replica was seen to hold the same tombstones); the engine only does it atomically.
+    /// Removes each of these tombstones that is still exactly the stored entry (same key, same
+    /// version, still a tombstone) when the removal is applied: atomic with concurrent writes, so a
+    /// newer write that landed meanwhile is never lost. The caller decides what is safe to purge
+    /// (anti-entropy, after seeing every replica hold the same tombstones); the engine only makes
+    /// each removal conditional.
     /// </summary>
     /// <returns>The number of tombstones removed.</returns>
-    ValueTask<long> PurgeTombstonesAsync(ulong firstToken, ulong lastToken, long beforeMs);
+    ValueTask<long> PurgeTombstonesAsync(IReadOnlyList<StoredEntry> tombstones);
 }

@@ -24,9 +24,10 @@ public static class CoordinatorEndpoints
 
     public static IEndpointRouteBuilder MapCoordinatorApi(this IEndpointRouteBuilder routes, int maxKeyBytes)
     {
-        routes.MapGet("/v1/cluster", (HttpContext context, MembershipService membership, TransferManager transfers) =>
+        routes.MapGet("/v1/cluster", (HttpContext context, MembershipService membership, TransferManager transfers, QuietCluster quiet) =>
             ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteCluster(json, membership.Map, "coordinator", membership.Health.Snapshot(), extra =>
             {
+                extra.WriteBoolean("quiet", quiet.IsQuiet());
                 extra.WriteNumber("underReplicatedRanges", UnderReplicatedRanges(membership.Map) + transfers.PendingRanges);
                 extra.WriteNumber("activeTransfers", transfers.List().Count(t => t.IsActive));
                 extra.WriteStartArray("transitions");
@@ -154,7 +155,7 @@ public static class CoordinatorEndpoints
             await context.Response.WriteAsJsonAsync(reply, ControlPlaneJsonContext.Default.JoinReply, cancellationToken: context.RequestAborted);
         });
 
-        routes.MapPost("/internal/v1/heartbeat", async (HttpContext context, MembershipService membership) =>
+        routes.MapPost("/internal/v1/heartbeat", async (HttpContext context, MembershipService membership, QuietCluster quiet) =>
         {
             var heartbeat = await ReadJsonAsync(context, ControlPlaneJsonContext.Default.HeartbeatRequest);
             if (heartbeat is null || string.IsNullOrEmpty(heartbeat.Id))
@@ -163,7 +164,7 @@ public static class CoordinatorEndpoints
                 return;
             }
             var isMember = membership.Heartbeat(heartbeat);
-            await context.Response.WriteAsJsonAsync(new HeartbeatReply(membership.Map.Epoch, isMember), ControlPlaneJsonContext.Default.HeartbeatReply, cancellationToken: context.RequestAborted);
+            await context.Response.WriteAsJsonAsync(new HeartbeatReply(membership.Map.Epoch, isMember, isMember && quiet.IsQuiet()), ControlPlaneJsonContext.Default.HeartbeatReply, cancellationToken: context.RequestAborted);
         });
 
         routes.MapGet("/internal/v1/map", async (HttpContext context, MembershipService membership) =>

@@ -10,6 +10,7 @@ using OpenTelemetry.Metrics;
 using RingKv.Core.Keys;
 using RingKv.Core.Versioning;
 using RingKv.Node.AntiEntropy;
+using RingKv.Node.Tombstones;
 using RingKv.Node.Api;
 using RingKv.Node.Data;
 using RingKv.Node.Internode;
@@ -60,19 +61,24 @@ public static class NodeHost
             }
         });
 
-        var engine = OpenEngine(options);
+        // Every wall-clock reading of the node goes through this provider, so an injected offset
+        // skews versions, expiry and tombstone ages together, as a wrong machine clock would.
+        var time = ShiftedTimeProvider.For(options.ClockOffset);
+        var engine = OpenEngine(options, time);
         var hintStore = options.IsClustered ? OpenHintStore(options) : null;
         var metrics = new NodeMetrics();
         var view = new ClusterView();
         metrics.ObserveNode(engine.GetStats, () => view.Epoch);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(endpoints);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(secret);
         builder.Services.AddSingleton(view);
-        builder.Services.AddSingleton(new HybridLogicalClock(TimeProvider.System));
+        var clock = new HybridLogicalClock(time, options.MaxClockSkew);
+        builder.Services.AddSingleton(clock);
+        metrics.ObserveClock(() => clock.Refused);
         builder.Services.AddSingleton<NodeContext>();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InstrumentNames.MeterName).AddPrometheusExporter());
         if (options.IsClustered)
@@ -89,6 +95,11 @@ public static class NodeHost
             }
             builder.Services.AddSingleton(antiEntropy);
             builder.Services.AddSingleton<AntiEntropyProgress>();
+            var census = new TombstoneCensus(time);
+            builder.Services.AddSingleton(census);
+            builder.Services.AddSingleton<QuietReport>();
+            builder.Services.AddSingleton<TombstonePurger>();
+            metrics.ObserveTombstones(census);
             builder.Services.AddHostedService<AntiEntropyService>();
             builder.Services.AddGrpc(grpc =>
             {
@@ -184,10 +195,10 @@ public static class NodeHost
     private static bool IsInternodePort(HttpContext context, NodeEndpoints endpoints) =>
         endpoints.Internode?.IPEndPoint is { } internode && context.Connection.LocalPort == internode.Port;
 
-    private static IStorageEngine OpenEngine(NodeOptions options) => options.Engine switch
+    private static IStorageEngine OpenEngine(NodeOptions options, TimeProvider time) => options.Engine switch
     {
-        "memory" => new MemoryEngine(TimeProvider.System),
-        _ => RocksDbEngine.Open(Path.GetFullPath(Path.Combine(options.DataDirectory, "rocksdb")), options.Fsync),
+        "memory" => new MemoryEngine(time),
+        _ => RocksDbEngine.Open(Path.GetFullPath(Path.Combine(options.DataDirectory, "rocksdb")), options.Fsync, time),
     };
 
     /// <summary>

@@ -22,6 +22,8 @@ public sealed partial class MembershipAgent(
     ClusterView view,
     IStorageEngine engine,
     IHintStore hints,
+    QuietReport quiet,
+    Tombstones.TombstoneCensus tombstones,
     IHostApplicationLifetime lifetime,
     ClusterSecret secret,
     ILogger<MembershipAgent> logger) : BackgroundService
@@ -117,7 +119,8 @@ public sealed partial class MembershipAgent(
         while (await TickAsync(timer, stoppingToken))
         {
             var stats = engine.GetStats();
-            var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0);
+            var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0,
+                Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs);
             try
             {
                 using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);
@@ -135,6 +138,7 @@ public sealed partial class MembershipAgent(
                     continue;
                 }
                 view.ObserveEpoch(reply.Epoch);
+                quiet.Record(reply.Epoch, reply.Quiet);
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
             {

@@ -105,17 +105,17 @@ public sealed class MemoryEngine(TimeProvider time) : IStorageEngine
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<long> PurgeTombstonesAsync(ulong firstToken, ulong lastToken, long beforeMs)
+    public ValueTask<long> PurgeTombstonesAsync(IReadOnlyList<StoredEntry> tombstones)
     {
         long purged = 0;
-        foreach (var (key, entry) in _entries)
+        foreach (var tombstone in tombstones)
         {
             // Removing the exact pair is the compare-and-swap: a write that replaced the tombstone
-            // since it was enumerated makes the removal fail, and the newer entry stays.
-            if (entry.Deleted && entry.Version.WallMilliseconds < beforeMs && entry.Token >= firstToken && entry.Token <= lastToken &&
-                _entries.TryRemove(new KeyValuePair<string, StoredEntry>(key, entry)))
+            // after it was read makes the removal fail, and the newer entry stays.
+            if (_entries.TryGetValue(tombstone.Key, out var current) && current.Deleted && current.Version == tombstone.Version &&
+                _entries.TryRemove(new KeyValuePair<string, StoredEntry>(tombstone.Key, current)))
             {
-                Interlocked.Add(ref _bytes, -SizeOf(entry));
+                Interlocked.Add(ref _bytes, -SizeOf(current));
                 purged++;
             }
         }

@@ -95,30 +95,16 @@ public sealed class RocksDbEngine : IStorageEngine
         return new ValueTask(pending.Completion.Task);
     }
 
-    public async ValueTask<long> PurgeTombstonesAsync(ulong firstToken, ulong lastToken, long beforeMs)
+    public async ValueTask<long> PurgeTombstonesAsync(IReadOnlyList<StoredEntry> tombstones)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        // Candidates are found by a scan outside the committer, so writes do not wait for it; the
-        // committer then removes each one only if it is still the same tombstone, which is what
-        // makes the purge atomic against a write that landed in between. Sent in slices so the
+        // The committer removes each one only if it is still the same tombstone, which makes the
+        // purge atomic against a write that landed since the caller read it. Sent in slices so the
         // committer never holds up writes for one long batch.
         long purged = 0;
-        var candidates = new List<PurgeCandidate>(PurgeSlice);
-        foreach (var entry in Scan(ScanPosition.AtToken(firstToken), lastToken))
+        foreach (var slice in tombstones.Chunk(PurgeSlice))
         {
-            if (entry.Deleted && entry.Version.WallMilliseconds < beforeMs)
-            {
-                candidates.Add(new PurgeCandidate(EntryCodec.EncodeKey(entry.Token, entry.Key), entry.Key, entry.Version));
-                if (candidates.Count == PurgeSlice)
-                {
-                    purged += await PurgeAsync(candidates).ConfigureAwait(false);
-                    candidates = new List<PurgeCandidate>(PurgeSlice);
-                }
-            }
-        }
-        if (candidates.Count > 0)
-        {
-            purged += await PurgeAsync(candidates).ConfigureAwait(false);
+            purged += await PurgeAsync([.. slice.Select(t => new PurgeCandidate(EntryCodec.EncodeKey(t.Token, t.Key), t.Key, t.Version))]).ConfigureAwait(false);
         }
         return purged;
     }
