@@ -45,7 +45,7 @@ public sealed class NodeMetrics : IDisposable
         _meter.CreateObservableCounter(InstrumentNames.ClockRefused, refused,
             description: "Timestamps received from other nodes that were further ahead of this node's clock than --max-clock-skew and were not followed.");
 
-    /// <param name="source">write (replica writes, hints, read repair), anti-entropy or transfer.</param>
+    /// <param name="source">write (replica writes, hints, read repair), anti-entropy, transfer, or read (a replica's answer to a read this node coordinates).</param>
     public void ClockRefusedEntry(string source) => _clockRefusedEntries.Add(1, new KeyValuePair<string, object?>("source", source));
 
     /// <summary>Tombstones held (at the last count, after each anti-entropy round) and purged.</summary>

@@ -126,9 +126,13 @@ public sealed partial class ReplicatedKeyValueService(
             }
             var reply = await peers.For(replica.InternodeUrl).ReadAsync(key);
             var entry = reply.Found ? reply.Entry.ToEntry(options.MaxKeyBytes, options.MaxValueBytes) : null;
-            if (entry is not null)
+            if (entry is not null && !clock.TryObserve(entry.Version.Timestamp))
             {
-                clock.TryObserve(entry.Version.Timestamp);
+                // A copy written by a node whose clock ran far ahead (it keeps its own writes):
+                // not an answer, or it would win every read of the key.
+                metrics.ClockRefusedEntry("read");
+                metrics.ReplicaResponse("read", "refused");
+                return null;
             }
             metrics.ReplicaResponse("read", "ack");
             return new ReplicaAnswer(replica, entry);
