@@ -68,7 +68,9 @@ public sealed class TombstoneTests(ITestOutputHelper output)
         Assert.All(purgedDuringLoad, purged => Assert.True(purged > 0, "a node purged nothing while the load ran"));
         Assert.True(peak < deleted.Count, $"a node held {peak} tombstones of {deleted.Count} deletes: every one of them at once");
 
-        // Once writes stop, every tombstone goes within a few rounds past the grace period.
+        // Once writes stop, every tombstone goes within a few rounds past the grace period: counted
+        // after the load (an earlier count says nothing), and each node purged every delete.
+        var loadEnded = DateTimeOffset.UtcNow;
         var seen = "";
         await Eventually.WaitUntilAsync(async () =>
         {
@@ -77,8 +79,8 @@ public sealed class TombstoneTests(ITestOutputHelper output)
             foreach (var node in nodes)
             {
                 var t = await TombstonesAsync(cluster, node);
-                figures.Add($"{node.Id}: {t.Count} left, {t.Purged} purged, last refusal: {t.LastRefusal}");
-                done &= t.Count == 0;
+                figures.Add($"{node.Id}: {t.Count} left at {t.CountedAt:HH:mm:ss.fff}, {t.Purged} purged, last refusal: {t.LastRefusal}");
+                done &= t.Count == 0 && t.CountedAt > loadEnded && t.Purged >= deleted.Count;
             }
             seen = string.Join("; ", figures);
             return done;
@@ -220,8 +222,9 @@ public sealed class TombstoneTests(ITestOutputHelper output)
             t.TryGetProperty("count", out var count) ? count.GetInt64() : null,
             t.GetProperty("purged").GetInt64(),
             t.TryGetProperty("lastRefusal", out var refusal) ? refusal.GetString() : null,
+            t.TryGetProperty("countedAt", out var countedAt) ? countedAt.GetDateTimeOffset() : null,
             status.TryGetProperty("lastRound", out var round) ? round.GetProperty("durationMs").GetDouble() / 1000 : 0);
     }
 
-    private sealed record TombstoneFigures(long? Count, long Purged, string? LastRefusal, double LastRoundSeconds);
+    private sealed record TombstoneFigures(long? Count, long Purged, string? LastRefusal, DateTimeOffset? CountedAt, double LastRoundSeconds);
 }

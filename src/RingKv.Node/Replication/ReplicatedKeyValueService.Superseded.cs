@@ -18,9 +18,12 @@ public sealed partial class ReplicatedKeyValueService
     /// replica's answer carries its clock, which is past the version it kept, so the write is
     /// re-stamped above it and sent again. A quorum write intersects the previous write's quorum,
     /// so once W replicas store it, it is newer than every write acknowledged before it began.
+    /// Retries stay within one request timeout, so a client waits no longer than without them
+    /// unless an attempt itself had to wait for a slow replica.
     /// </summary>
     private async Task<WriteResult> WriteAtQuorumAsync(ClusterMap map, List<ReplicaTarget> replicas, int required, StoredEntry entry, CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
         for (var attempt = 0; ; attempt++)
         {
             var superseded = new SupersededCount();
@@ -30,7 +33,7 @@ public sealed partial class ReplicatedKeyValueService
             {
                 return new WriteResult(WriteStatus.Applied, entry.Version);
             }
-            if (superseded.Count == 0 || attempt == MaxRestamps)
+            if (superseded.Count == 0 || attempt == MaxRestamps || time.GetElapsedTime(started) >= options.RequestTimeout)
             {
                 throw new InsufficientReplicasException("write", required, acknowledged, replicas.Count);
             }
