@@ -36,4 +36,14 @@ public interface IStorageEngine : IAsyncDisposable
     /// a node that no longer replicates a range drops it after the membership change.
     /// </summary>
     ValueTask DeleteTokensAsync(ulong firstToken, ulong lastToken);
+
+    /// <summary>
+    /// Removes each of these tombstones that is still exactly the stored entry (same key, same
+    /// version, still a tombstone) when the removal is applied: atomic with concurrent writes, so a
+    /// newer write that landed meanwhile is never lost. The caller decides what is safe to purge
+    /// (anti-entropy, after seeing every replica hold the same tombstones); the engine only makes
+    /// each removal conditional.
+    /// </summary>
+    /// <returns>The number of tombstones removed.</returns>
+    ValueTask<long> PurgeTombstonesAsync(IReadOnlyList<StoredEntry> tombstones);
 }

@@ -299,4 +299,82 @@ public abstract class EngineContract
         Assert.True(stats.Keys >= 10, $"keys {stats.Keys}");
         Assert.True(stats.Bytes > 0, $"bytes {stats.Bytes}");
     }
+
+    private static ulong AtMs(long ms, int logical = 0) => ((ulong)ms << HybridLogicalClock.LogicalBits) | (uint)logical;
+
+    [Fact]
+    public async Task PurgeRemovesExactlyTheListedTombstonesThatAreStillStored()
+    {
+        await using var engine = await OpenAsync();
+        for (var i = 0; i < 120; i++)
+        {
+            var key = "purge-" + i;
+            var version = new EntryVersion(AtMs(i % 2 == 0 ? 1_000 : 5_000, i), 1);
+            await engine.WriteAsync(i % 3 == 0 ? Entry(key, "live", version.Timestamp) : StoredEntry.Tombstone(key, KeyToken.Of(key), version), WritePrecondition.None);
+        }
+        var before = engine.Scan(ScanPosition.Start).ToList();
+        var first = before[20].Token;
+        var last = before[90].Token;
+        bool Purgeable(StoredEntry e) => e.Deleted && e.Version.WallMilliseconds < 2_000 && e.Token >= first && e.Token <= last;
+
+        // Live entries and tombstones of another version in the list are left alone.
+        var asked = before.Where(Purgeable)
+            .Concat(before.Where(e => !e.Deleted).Take(5).Select(e => e with { Deleted = true }))
+            .Concat(before.Where(e => e.Deleted && !Purgeable(e)).Take(5).Select(e => e with { Version = new EntryVersion(e.Version.Timestamp - 1, 1) }))
+            .ToList();
+
+        var purged = await engine.PurgeTombstonesAsync(asked);
+
+        Assert.Equal(before.Count(Purgeable), purged);
+        Assert.True(purged > 0);
+        Assert.Equal(before.Where(e => !Purgeable(e)).Select(e => e.Key), engine.Scan(ScanPosition.Start).Select(e => e.Key));
+        Assert.Equal(0, await engine.PurgeTombstonesAsync(asked));
+    }
+
+    private static List<StoredEntry> OldTombstones(IStorageEngine engine) =>
+        [.. engine.Scan(ScanPosition.Start).Where(e => e.Deleted && e.Version.WallMilliseconds < 2_000)];
+
+    [Fact]
+    public async Task PurgeNeverRemovesAWriteThatReplacedTheTombstoneMeanwhile()
+    {
+        await using var engine = await OpenAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            var keys = Enumerable.Range(0, 400).Select(i => $"race-{round}-{i}").ToList();
+            foreach (var key in keys)
+            {
+                await engine.WriteAsync(StoredEntry.Tombstone(key, KeyToken.Of(key), new EntryVersion(AtMs(1_000), 1)), WritePrecondition.None);
+            }
+            // The purge works from a list read before newer writes (a live value, or a newer
+            // tombstone that is itself past the cutoff) race it on other threads.
+            var candidates = OldTombstones(engine);
+            var newer = keys.Where((_, i) => i % 2 == 0).Select((key, i) =>
+                i % 4 == 0 ? StoredEntry.Tombstone(key, KeyToken.Of(key), new EntryVersion(AtMs(1_500), 2)) : Entry(key, "newer", AtMs(3_000), 2)).ToList();
+            var writes = Task.Run(async () =>
+            {
+                foreach (var entry in newer)
+                {
+                    await engine.WriteAsync(entry, WritePrecondition.None);
+                }
+            });
+            var purge = Task.Run(async () => await engine.PurgeTombstonesAsync(candidates));
+            await Task.WhenAll(writes, purge);
+            for (var i = 0; i < keys.Count; i++)
+            {
+                var stored = engine.Get(keys[i]);
+                if (i % 2 == 0)
+                {
+                    Assert.True(stored is not null && stored.Version.NodeId == 2, $"{keys[i]}: the newer write was lost to the purge ({stored})");
+                }
+                else
+                {
+                    Assert.Null(stored);
+                }
+            }
+            // Whatever the interleaving, a second purge finds every old tombstone that is left.
+            await engine.PurgeTombstonesAsync(OldTombstones(engine));
+            Assert.All(keys, key => Assert.False(engine.Get(key) is { Deleted: true }, $"{key} still holds a tombstone past the cutoff"));
+            Assert.Equal(keys.Count / 2 * 3 / 4, keys.Count(key => engine.Get(key) is { Deleted: false }));
+        }
+    }
 }

@@ -35,10 +35,24 @@ public static class NodeCommand
         var strictQuorum = new Option<bool>("--strict-quorum") { Description = "With --join: count only the key's own replicas towards W (no hinted writes to fallback nodes while an owner is down)." };
         var antiEntropyPause = new Option<double?>("--anti-entropy-pause") { Description = "With --join: seconds between anti-entropy rounds (default 15).", HelpName = "SECONDS" };
         var tls = new TlsOptionSet("PEM certificate of the client and internode listeners (also this node's client certificate towards peers and the coordinator).");
+        var tombstoneGrace = new Option<double>("--tombstone-grace")
+        {
+            Description = "With --join: seconds a tombstone is kept at least before anti-entropy may purge it (once every replica holds it and the cluster is quiet). Must exceed --max-clock-skew.",
+            DefaultValueFactory = _ => defaults.TombstoneGrace.TotalSeconds,
+            HelpName = "SECONDS",
+        };
+        var maxClockSkew = new Option<double>("--max-clock-skew")
+        {
+            Description = "Seconds a version received from another node may be ahead of this node's clock; further ahead, it is refused (and counted).",
+            DefaultValueFactory = _ => defaults.MaxClockSkew.TotalSeconds,
+            HelpName = "SECONDS",
+        };
+        // For clock-skew tests on one machine: hidden from help, it is not something to run with.
+        var clockOffset = new Option<double>("--clock-offset") { Description = "Testing only: seconds added to this node's wall clock.", Hidden = true, HelpName = "SECONDS" };
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
         {
             command.Options.Add(option);
         }
@@ -69,6 +83,9 @@ public static class NodeCommand
                 TlsKeyFile = parseResult.GetValue(tls.Key),
                 TlsAuthorityFile = parseResult.GetValue(tls.Authority),
                 Limits = limits.Bind(parseResult),
+                TombstoneGrace = TimeSpan.FromSeconds(parseResult.GetValue(tombstoneGrace)),
+                MaxClockSkew = TimeSpan.FromSeconds(parseResult.GetValue(maxClockSkew)),
+                ClockOffset = TimeSpan.FromSeconds(parseResult.GetValue(clockOffset)),
             };
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });

@@ -25,7 +25,7 @@ public static class CoordinatorEndpoints
 
     public static IEndpointRouteBuilder MapCoordinatorApi(this IEndpointRouteBuilder routes, int maxKeyBytes)
     {
-        routes.MapGet("/v1/cluster", async (HttpContext context, MembershipService membership, TransferManager transfers) =>
+        routes.MapGet("/v1/cluster", async (HttpContext context, MembershipService membership, TransferManager transfers, QuietCluster quiet) =>
         {
             if (!await QueryRules.AllowOnlyAsync(context))
             {
@@ -33,6 +33,7 @@ public static class CoordinatorEndpoints
             }
             await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteCluster(json, membership.Map, "coordinator", membership.Health.Snapshot(), extra =>
             {
+                extra.WriteBoolean("quiet", quiet.IsQuiet());
                 extra.WriteNumber("underReplicatedRanges", UnderReplicatedRanges(membership.Map) + transfers.PendingRanges);
                 extra.WriteNumber("activeTransfers", transfers.List().Count(t => t.IsActive));
                 extra.WriteStartArray("transitions");
@@ -58,8 +59,13 @@ public static class CoordinatorEndpoints
             }
         });
 
-        routes.MapGet("/v1/cluster/changes", (HttpContext context, MembershipChanges changes) =>
-            ClusterStatusJson.WriteAsync(context, json => WriteChanges(json, changes.List())));
+        routes.MapGet("/v1/cluster/changes", async (HttpContext context, MembershipChanges changes) =>
+        {
+            if (await QueryRules.AllowOnlyAsync(context))
+            {
+                await ClusterStatusJson.WriteAsync(context, json => WriteChanges(json, changes.List()));
+            }
+        });
 
         routes.MapGet("/v1/cluster/locate/{**key}", async (HttpContext context, MembershipService membership) =>
         {
@@ -206,7 +212,7 @@ public static class CoordinatorEndpoints
             await context.Response.WriteAsJsonAsync(reply, ControlPlaneJsonContext.Default.JoinReply, cancellationToken: context.RequestAborted);
         });
 
-        routes.MapPost("/internal/v1/heartbeat", async (HttpContext context, MembershipService membership) =>
+        routes.MapPost("/internal/v1/heartbeat", async (HttpContext context, MembershipService membership, QuietCluster quiet) =>
         {
             const string HeartbeatShape = "Send {\"id\", \"epoch\", \"keys\", \"bytes\", \"pendingHints\", \"transfers\"} as JSON.";
             if (!await QueryRules.AllowOnlyAsync(context) || await ReadJsonOrAnswerAsync(context, ControlPlaneJsonContext.Default.HeartbeatRequest, "invalid-heartbeat", HeartbeatShape) is not { } heartbeat)
@@ -219,7 +225,7 @@ public static class CoordinatorEndpoints
                 return;
             }
             var isMember = membership.Heartbeat(heartbeat);
-            await context.Response.WriteAsJsonAsync(new HeartbeatReply(membership.Map.Epoch, isMember), ControlPlaneJsonContext.Default.HeartbeatReply, cancellationToken: context.RequestAborted);
+            await context.Response.WriteAsJsonAsync(new HeartbeatReply(membership.Map.Epoch, isMember, isMember && quiet.IsQuiet()), ControlPlaneJsonContext.Default.HeartbeatReply, cancellationToken: context.RequestAborted);
         });
 
         routes.MapGet("/internal/v1/map", async (HttpContext context, MembershipService membership) =>

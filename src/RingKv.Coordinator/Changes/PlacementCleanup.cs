@@ -26,6 +26,9 @@ public sealed partial class PlacementCleanup(
 {
     private long _cleanedEpoch = -1;
 
+    /// <summary>The epoch at which every member last dropped every range it does not replicate; -1 before.</summary>
+    public long CleanedEpoch => Interlocked.Read(ref _cleanedEpoch);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
@@ -44,8 +47,12 @@ public sealed partial class PlacementCleanup(
                 {
                     continue;
                 }
-                await DropUnownedAsync(map, stoppingToken);
-                _cleanedEpoch = epoch;
+                // Only a complete cleanup counts: a member that kept stray copies is asked again at
+                // the next tick, and tombstones are not purged meanwhile (QuietCluster).
+                if (await DropUnownedAsync(map, stoppingToken))
+                {
+                    Interlocked.Exchange(ref _cleanedEpoch, epoch);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -57,8 +64,10 @@ public sealed partial class PlacementCleanup(
     private bool IsQuiet() => !transfers.AnyActive && !changes.AnyPending &&
         membership.Map.Members.All(m => m.State == MemberState.Up);
 
-    private async Task DropUnownedAsync(ClusterMap map, CancellationToken stoppingToken)
+    /// <summary>False when some member could not be asked to drop its unowned ranges.</summary>
+    private async Task<bool> DropUnownedAsync(ClusterMap map, CancellationToken stoppingToken)
     {
+        var complete = true;
         var ranges = map.Ring.Ranges(map.ReplicationFactor);
         foreach (var member in map.Members)
         {
@@ -79,10 +88,12 @@ public sealed partial class PlacementCleanup(
             }
             catch (Grpc.Core.RpcException ex)
             {
-                // Harmless: the copies stay until the next quiet epoch; a node refuses to drop what it still owns.
+                // Harmless: the copies stay until the next attempt; a node refuses to drop what it still owns.
                 LogDropFailed(logger, member.Id, ex.Status.Detail);
+                complete = false;
             }
         }
+        return complete;
     }
 
     /// <summary>Joins ranges that touch (one's end is the next one's start) into one, so a node gets few drop calls.</summary>
@@ -106,6 +117,6 @@ public sealed partial class PlacementCleanup(
     [LoggerMessage(Level = LogLevel.Information, Message = "{NodeId} dropped {Ranges} ranges it does not replicate at epoch {Epoch}")]
     private static partial void LogDropped(ILogger logger, string nodeId, int ranges, long epoch);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{NodeId} kept ranges it no longer replicates (they go at the next quiet epoch): {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{NodeId} kept ranges it no longer replicates (asked again while the cluster stays quiet): {Reason}")]
     private static partial void LogDropFailed(ILogger logger, string nodeId, string reason);
 }

@@ -86,7 +86,9 @@ public static class CoordinatorHost
         builder.Services.AddHostedService<FailureMonitor>();
         builder.Services.AddSingleton<MembershipChanges>();
         builder.Services.AddHostedService(services => services.GetRequiredService<MembershipChanges>());
-        builder.Services.AddHostedService<PlacementCleanup>();
+        builder.Services.AddSingleton<PlacementCleanup>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<PlacementCleanup>());
+        builder.Services.AddSingleton<QuietCluster>();
         builder.Services.AddSingleton(services => new GatewayProxy(services.GetRequiredService<MembershipService>(), tls, nodeLimits.MaxKeyBytes, nodeLimits.MaxValueBytes));
         var metrics = new NodeMetrics();
         builder.Services.AddSingleton(metrics);

@@ -38,7 +38,9 @@ public sealed class MemberHealthTable(TimeProvider time)
                 pair.Value.Last.Bytes,
                 pair.Value.Last.PendingHints,
                 pair.Value.Last.Transfers,
-                pair.Value.ProcessId),
+                pair.Value.ProcessId,
+                pair.Value.Last.Tombstones,
+                pair.Value.Last.OldestTombstoneAgeMs),
             StringComparer.Ordinal);
 
     private sealed record Beat(long At, HeartbeatRequest Last, int? ProcessId);

@@ -17,6 +17,7 @@ public sealed class HybridLogicalClock
     private readonly TimeProvider _time;
     private readonly long _maxForwardDriftMs;
     private long _last;
+    private long _refused;
 
     /// <param name="time">The wall clock (injectable for tests and skew experiments).</param>
     /// <param name="maxForwardDrift">Received timestamps further ahead of our wall clock than this are refused by <see cref="TryObserve"/>.</param>
@@ -31,6 +32,12 @@ public sealed class HybridLogicalClock
         : this(time, TimeSpan.FromSeconds(60))
     {
     }
+
+    /// <summary>The bound on how far ahead of this node's wall clock a received timestamp may be.</summary>
+    public TimeSpan MaxForwardDrift => TimeSpan.FromMilliseconds(_maxForwardDriftMs);
+
+    /// <summary>Timestamps refused by <see cref="TryObserve"/> since start (a clock too far ahead somewhere).</summary>
+    public long Refused => Interlocked.Read(ref _refused);
 
     /// <summary>The newest timestamp issued or observed.</summary>
     public ulong Last => (ulong)Volatile.Read(ref _last);
@@ -60,6 +67,7 @@ public sealed class HybridLogicalClock
         var received = (long)timestamp;
         if (received < 0 || (received >> LogicalBits) - (PhysicalNow() >> LogicalBits) > _maxForwardDriftMs)
         {
+            Interlocked.Increment(ref _refused);
             return false;
         }
         while (true)

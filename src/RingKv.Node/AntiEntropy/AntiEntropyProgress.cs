@@ -1,5 +1,7 @@
 using RingKv.Core.Ring;
+using RingKv.Node.Hosting;
 using RingKv.Node.Membership;
+using RingKv.Node.Tombstones;
 
 namespace RingKv.Node.AntiEntropy;
 
@@ -8,7 +10,7 @@ namespace RingKv.Node.AntiEntropy;
 /// metrics: completed rounds, totals, and the last completed exchange of every range it drives.
 /// Written by the one round loop, read by any request.
 /// </summary>
-public sealed class AntiEntropyProgress(ClusterView view, AntiEntropyOptions options)
+public sealed class AntiEntropyProgress(ClusterView view, AntiEntropyOptions options, TombstoneCensus tombstones, NodeOptions nodeOptions)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<TokenRange, AntiEntropyRangeStatus> _ranges = [];
@@ -92,7 +94,9 @@ public sealed class AntiEntropyProgress(ClusterView view, AntiEntropyOptions opt
                 _totals,
                 _ranges.Count,
                 oldest,
-                includeRanges ? [.. _ranges.Values.OrderBy(r => r.Range, StringComparer.Ordinal)] : null);
+                includeRanges ? [.. _ranges.Values.OrderBy(r => r.Range, StringComparer.Ordinal)] : null,
+                new TombstoneStatus(tombstones.Last?.Tombstones, tombstones.OldestAgeMs, tombstones.Last?.CountedAt,
+                    nodeOptions.TombstoneGrace.TotalSeconds, tombstones.Purged, tombstones.PurgesRefused, tombstones.LastRefusal));
         }
     }
 }

@@ -9,6 +9,8 @@ using RingKv.Core.Versioning;
 using RingKv.Node.Hosting;
 using RingKv.Node.Internode;
 using RingKv.Node.Membership;
+using RingKv.Node.Observability;
+using RingKv.Node.Tombstones;
 using RingKv.Storage;
 
 namespace RingKv.Node.AntiEntropy;
@@ -33,6 +35,9 @@ public sealed partial class AntiEntropyService : BackgroundService
     private readonly AntiEntropyProgress _progress;
     private readonly AntiEntropyMetrics _metrics;
     private readonly ReplicaExchange _exchange;
+    private readonly IStorageEngine _engine;
+    private readonly TombstonePurger _purger;
+    private readonly TombstoneCensus _tombstones;
     private readonly TimeProvider _time;
     private readonly ILogger<AntiEntropyService> _logger;
 
@@ -44,6 +49,9 @@ public sealed partial class AntiEntropyService : BackgroundService
         NodeOptions nodeOptions,
         AntiEntropyOptions options,
         AntiEntropyProgress progress,
+        TombstonePurger purger,
+        TombstoneCensus tombstones,
+        NodeMetrics metrics,
         TimeProvider time,
         ILogger<AntiEntropyService> logger)
     {
@@ -54,7 +62,10 @@ public sealed partial class AntiEntropyService : BackgroundService
         _time = time;
         _logger = logger;
         _metrics = new AntiEntropyMetrics(progress, time);
-        _exchange = new ReplicaExchange(engine, peers, clock, nodeOptions, options);
+        _exchange = new ReplicaExchange(engine, peers, clock, nodeOptions, options, metrics);
+        _engine = engine;
+        _purger = purger;
+        _tombstones = tombstones;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -113,9 +124,13 @@ public sealed partial class AntiEntropyService : BackgroundService
                 .ToList();
             if (replicas.Count > 0)
             {
-                await CompareRangeAsync(replicated.Range, replicas, pacer, failedPeers, tally, stoppingToken);
+                // Purging needs every replica of the range compared: all RF of them, all up.
+                var everyReplica = replicated.PreferenceList.Count == map.ReplicationFactor && replicas.Count == replicated.PreferenceList.Count - 1;
+                await CompareRangeAsync(map, replicated.Range, replicas, everyReplica, pacer, failedPeers, tally, stoppingToken);
             }
         }
+        // After the round, so the figures include what it purged.
+        await _tombstones.CountAsync(_engine, pacer, stoppingToken);
         var round = new AntiEntropyRound(startedAt, _time.GetUtcNow(), Math.Round(duration.Elapsed.TotalMilliseconds, 1), driven.Count,
             tally.RangesCompared, tally.RangesOutOfSync, tally.Scanned, tally.Pulled, tally.Pushed, failedPeers.Count);
         _progress.RoundCompleted(round, driven);
@@ -129,9 +144,15 @@ public sealed partial class AntiEntropyService : BackgroundService
         return true;
     }
 
-    private async Task CompareRangeAsync(TokenRange range, List<ClusterMember> replicas, ScanPacer pacer, HashSet<string> failedPeers, RoundTally tally, CancellationToken stoppingToken)
+    private async Task CompareRangeAsync(
+        ClusterMap map, TokenRange range, List<ClusterMember> replicas, bool everyReplica, ScanPacer pacer, HashSet<string> failedPeers, RoundTally tally, CancellationToken stoppingToken)
     {
         MerkleTree? local = null;
+        // Tombstones past the grace period, from the same scan the first tree is built from: only
+        // those can be named for purging, since only those were compared with every replica.
+        var cutoffMs = _purger.CutoffMs();
+        List<StoredEntry>? oldTombstones = everyReplica ? [] : null;
+        var comparedPeers = 0;
         var compared = false;
         var inSync = true;
         long scanned = 0;
@@ -143,12 +164,20 @@ public sealed partial class AntiEntropyService : BackgroundService
             {
                 if (local is null)
                 {
-                    local = _exchange.BuildLocalTree(range, stoppingToken);
+                    var collect = comparedPeers == 0 ? oldTombstones : null;
+                    local = _exchange.BuildLocalTree(range, stoppingToken, collect is null ? null : entry =>
+                    {
+                        if (entry.Deleted && entry.Version.WallMilliseconds < cutoffMs)
+                        {
+                            collect.Add(entry);
+                        }
+                    });
                     scanned += local.Root.Count;
                     await pacer.PaceAsync(local.Root.Count, stoppingToken);
                 }
                 var outcome = await _exchange.RunAsync(local, peer, pacer, stoppingToken);
                 compared = true;
+                comparedPeers++;
                 inSync &= outcome.InSync;
                 scanned += outcome.Scanned;
                 pulled += outcome.Pulled;
@@ -174,6 +203,10 @@ public sealed partial class AntiEntropyService : BackgroundService
         if (!compared)
         {
             return;
+        }
+        if (inSync && oldTombstones is { Count: > 0 } && comparedPeers == replicas.Count)
+        {
+            await _purger.PurgeEverywhereAsync(map, range, replicas, oldTombstones, stoppingToken);
         }
         tally.RangesCompared++;
         tally.RangesOutOfSync += inSync ? 0 : 1;

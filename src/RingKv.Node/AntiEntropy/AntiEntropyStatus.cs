@@ -8,6 +8,7 @@ namespace RingKv.Node.AntiEntropy;
 /// <param name="RangesDriven">Ranges this node drives that have had at least one completed exchange.</param>
 /// <param name="OldestRangeExchangeAt">The least recent completed exchange among those ranges: every one of them was compared since.</param>
 /// <param name="Ranges">Per range, its last completed exchange; only with <c>?ranges=true</c>.</param>
+/// <param name="Tombstones">Tombstones held here, as counted after each round, and purged.</param>
 public sealed record AntiEntropyStatus(
     string? Node,
     bool Enabled,
@@ -19,7 +20,24 @@ public sealed record AntiEntropyStatus(
     AntiEntropyTotals Totals,
     int RangesDriven,
     DateTimeOffset? OldestRangeExchangeAt,
-    IReadOnlyList<AntiEntropyRangeStatus>? Ranges);
+    IReadOnlyList<AntiEntropyRangeStatus>? Ranges,
+    TombstoneStatus Tombstones);
+
+/// <param name="Count">Tombstones at the last count; null before the first round completed.</param>
+/// <param name="OldestAgeMs">Age of the oldest of them now, by its version's wall time; null when none.</param>
+/// <param name="CountedAt">When the last count completed.</param>
+/// <param name="GraceSeconds">How old a tombstone must be before it may be purged (--tombstone-grace).</param>
+/// <param name="Purged">Tombstones purged here since the node started.</param>
+/// <param name="PurgesRefused">Purges this node refused because its own view said they were not safe.</param>
+/// <param name="LastRefusal">Why it last refused.</param>
+public sealed record TombstoneStatus(
+    long? Count,
+    long? OldestAgeMs,
+    DateTimeOffset? CountedAt,
+    double GraceSeconds,
+    long Purged,
+    long PurgesRefused,
+    string? LastRefusal);
 
 /// <summary>One completed round: every range this node drives, compared with each of its live replicas.</summary>
 /// <param name="RangesCompared">Ranges compared with at least one peer.</param>

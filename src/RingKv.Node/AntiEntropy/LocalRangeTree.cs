@@ -13,13 +13,14 @@ public static class LocalRangeTree
 {
     private const int CancellationCheckEvery = 1024;
 
-    public static MerkleTree Build(IStorageEngine engine, TokenRange range, int depth, CancellationToken cancellationToken)
+    public static MerkleTree Build(IStorageEngine engine, TokenRange range, int depth, CancellationToken cancellationToken, Action<StoredEntry>? visit = null)
     {
         var tree = new MerkleTree(range, depth);
         var scanned = 0;
         foreach (var entry in RangeScan.Entries(engine, range))
         {
             tree.Add(entry.Token, EntryHash(entry));
+            visit?.Invoke(entry);
             if (++scanned % CancellationCheckEvery == 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();

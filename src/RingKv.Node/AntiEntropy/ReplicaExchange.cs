@@ -7,6 +7,7 @@ using RingKv.Node.Data;
 using RingKv.Node.Hosting;
 using RingKv.Node.Internode;
 using RingKv.Node.Internode.Protocol;
+using RingKv.Node.Observability;
 using RingKv.Storage;
 
 namespace RingKv.Node.AntiEntropy;
@@ -22,14 +23,16 @@ public sealed class ReplicaExchange(
     PeerClients peers,
     HybridLogicalClock clock,
     NodeOptions nodeOptions,
-    AntiEntropyOptions options)
+    AntiEntropyOptions options,
+    NodeMetrics metrics)
 {
     /// <summary>
     /// This node's tree of a range at the deepest useful depth: any shallower tree a peer is asked
     /// for lines up with one of its levels, so one scan serves every peer of the range.
     /// </summary>
-    public MerkleTree BuildLocalTree(TokenRange range, CancellationToken cancellationToken) =>
-        LocalRangeTree.Build(engine, range, RangeTreeDepth.Clamp(range, options.MaxTreeDepth), cancellationToken);
+    /// <param name="visit">Sees every entry the tree is built from (the purge takes its tombstones from this very scan).</param>
+    public MerkleTree BuildLocalTree(TokenRange range, CancellationToken cancellationToken, Action<StoredEntry>? visit = null) =>
+        LocalRangeTree.Build(engine, range, RangeTreeDepth.Clamp(range, options.MaxTreeDepth), cancellationToken, visit);
 
     /// <exception cref="RpcException">The peer failed or is unreachable.</exception>
     /// <exception cref="InvalidDataException">The peer answered something that cannot be right.</exception>
@@ -151,9 +154,16 @@ public sealed class ReplicaExchange(
                     }
                     if (!mine.Remove(theirs.Key, out var ours) || theirs.Version > ours)
                     {
-                        // Every timestamp received advances the clock, as for a replicated write.
-                        clock.TryObserve(theirs.Version.Timestamp);
-                        applies.Add(engine.WriteAsync(theirs, WritePrecondition.None, cancellationToken).AsTask());
+                        // Every timestamp received advances the clock, as for a replicated write; one
+                        // beyond the clock bound is not stored, as a replica write would not be.
+                        if (clock.TryObserve(theirs.Version.Timestamp))
+                        {
+                            applies.Add(engine.WriteAsync(theirs, WritePrecondition.None, cancellationToken).AsTask());
+                        }
+                        else
+                        {
+                            metrics.ClockRefusedEntry("anti-entropy");
+                        }
                     }
                     else if (ours > theirs.Version)
                     {

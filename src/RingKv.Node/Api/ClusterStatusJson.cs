@@ -5,7 +5,7 @@ using RingKv.Core.Hashing;
 namespace RingKv.Node.Api;
 
 /// <summary>What the coordinator knows of a member beyond the map: its heartbeats and figures.</summary>
-public sealed record MemberHealth(long LastHeartbeatAgeMs, long Keys, long Bytes, long PendingHints, long Transfers, int? ProcessId);
+public sealed record MemberHealth(long LastHeartbeatAgeMs, long Keys, long Bytes, long PendingHints, long Transfers, int? ProcessId, long? Tombstones = null, long? OldestTombstoneAgeMs = null);
 
 /// <summary>Writes the documents of the cluster API: GET /v1/cluster and GET /v1/cluster/locate/{key}.</summary>
 public static class ClusterStatusJson
@@ -36,6 +36,11 @@ public static class ClusterStatusJson
                 json.WriteNumber("bytes", h.Bytes);
                 json.WriteNumber("pendingHints", h.PendingHints);
                 json.WriteNumber("transfers", h.Transfers);
+                if (h.Tombstones is { } tombstones)
+                {
+                    json.WriteNumber("tombstones", tombstones);
+                    json.WriteNumber("oldestTombstoneAgeMs", h.OldestTombstoneAgeMs ?? 0);
+                }
                 if (h.ProcessId is { } pid)
                 {
                     json.WriteNumber("pid", pid);

@@ -228,7 +228,9 @@ public static class KvEndpoints
         // Stale (a newer write reached the replica first) is still a success for this write: it took
         // its place in the last-writer-wins order and was superseded.
         context.Response.StatusCode = StatusCodes.Status204NoContent;
-        context.Response.Headers.ETag = Quote(version);
+        // Applied: the version stored, which differs from the one stamped here when the write had to
+        // be re-stamped above a newer version a replica held (ReplicatedKeyValueService).
+        context.Response.Headers.ETag = Quote(result.Status == WriteStatus.Applied && !result.Current.IsZero ? result.Current : version);
         return Task.CompletedTask;
     }
 

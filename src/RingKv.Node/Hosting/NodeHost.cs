@@ -19,6 +19,7 @@ using RingKv.Node.Observability;
 using RingKv.Node.Replication;
 using RingKv.Node.Security;
 using RingKv.Node.Security.Tls;
+using RingKv.Node.Tombstones;
 using RingKv.Storage;
 using RingKv.Storage.Hints;
 using RingKv.Storage.Memory;
@@ -73,14 +74,17 @@ public static class NodeHost
             }
         });
 
-        var engine = OpenEngine(options);
+        // Every wall-clock reading of the node goes through this provider, so an injected offset
+        // skews versions, expiry and tombstone ages together, as a wrong machine clock would.
+        var time = ShiftedTimeProvider.For(options.ClockOffset);
+        var engine = OpenEngine(options, time);
         var hintStore = options.IsClustered ? OpenHintStore(options) : null;
         var metrics = new NodeMetrics();
         var view = new ClusterView();
         metrics.ObserveNode(engine.GetStats, () => view.Epoch);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(endpoints);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<AuditLog>();
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(metrics);
@@ -88,7 +92,9 @@ public static class NodeHost
         builder.Services.AddSingleton(tls);
         builder.Services.AddSingleton<CoordinatorClient>();
         builder.Services.AddSingleton(view);
-        builder.Services.AddSingleton(new HybridLogicalClock(TimeProvider.System));
+        var clock = new HybridLogicalClock(time, options.MaxClockSkew);
+        builder.Services.AddSingleton(clock);
+        metrics.ObserveClock(() => clock.Refused);
         builder.Services.AddSingleton<NodeContext>();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InstrumentNames.MeterName).AddPrometheusExporter());
         if (options.IsClustered)
@@ -105,6 +111,11 @@ public static class NodeHost
             }
             builder.Services.AddSingleton(antiEntropy);
             builder.Services.AddSingleton<AntiEntropyProgress>();
+            var census = new TombstoneCensus(time);
+            builder.Services.AddSingleton(census);
+            builder.Services.AddSingleton<QuietReport>();
+            builder.Services.AddSingleton<TombstonePurger>();
+            metrics.ObserveTombstones(census);
             builder.Services.AddHostedService<AntiEntropyService>();
             builder.Services.AddGrpc(grpc =>
             {
@@ -224,10 +235,10 @@ public static class NodeHost
     private static bool IsInternodePort(HttpContext context, NodeEndpoints endpoints) =>
         endpoints.Internode?.IPEndPoint is { } internode && context.Connection.LocalPort == internode.Port;
 
-    private static IStorageEngine OpenEngine(NodeOptions options) => options.Engine switch
+    private static IStorageEngine OpenEngine(NodeOptions options, TimeProvider time) => options.Engine switch
     {
-        "memory" => new MemoryEngine(TimeProvider.System),
-        _ => RocksDbEngine.Open(Path.GetFullPath(Path.Combine(options.DataDirectory, "rocksdb")), options.Fsync),
+        "memory" => new MemoryEngine(time),
+        _ => RocksDbEngine.Open(Path.GetFullPath(Path.Combine(options.DataDirectory, "rocksdb")), options.Fsync, time),
     };
 
     /// <summary>

@@ -85,6 +85,28 @@ public sealed class NodeOptions
 
     /// <summary>Kestrel limits of both listeners (connections, header and body timeouts); defaults in <see cref="ServerLimits"/>.</summary>
     public ServerLimits Limits { get; set; } = new();
+    /// <summary>
+    /// How far ahead of this node's wall clock a version (or any clock value) received from another
+    /// node may be. Beyond it a replica refuses to store the entry and the clock does not follow,
+    /// so a node whose clock runs far ahead cannot give keys versions nobody can overwrite. Must
+    /// exceed the largest skew between any two nodes' clocks. Default 60 s.
+    /// </summary>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A fixed offset added to this node's wall clock (<c>--clock-offset</c>): for clock-skew tests
+    /// on one machine, never for production. Default zero.
+    /// </summary>
+    public TimeSpan ClockOffset { get; set; }
+
+    /// <summary>
+    /// How old (by its version's wall time) a tombstone must be before anti-entropy may purge it,
+    /// once every replica of its range holds it and the cluster is quiet. It covers what the quiet
+    /// check cannot see: writes still in flight, hints stored since the last heartbeat, and clock
+    /// skew between nodes; so it must exceed <see cref="MaxClockSkew"/> in production. Default 1 h:
+    /// a deleted key costs a few dozen bytes for an hour, which is cheap insurance.
+    /// </summary>
+    public TimeSpan TombstoneGrace { get; set; } = TimeSpan.FromHours(1);
 
     public bool IsClustered => Join is not null;
 
@@ -99,6 +121,14 @@ public sealed class NodeOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HeartbeatInterval, TimeSpan.Zero);
         Limits.Validate();
+        if (MaxClockSkew <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"--max-clock-skew must be positive (got {MaxClockSkew.TotalSeconds} s). Use more than the largest difference between two nodes' clocks, e.g. 60.", nameof(MaxClockSkew));
+        }
+        if (TombstoneGrace < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"--tombstone-grace cannot be negative (got {TombstoneGrace.TotalSeconds} s).", nameof(TombstoneGrace));
+        }
         if (Join is not null && !Uri.TryCreate(Join, UriKind.Absolute, out _))
         {
             throw new ArgumentException($"--join '{Join}' is not an absolute URL. Use the coordinator's URL, e.g. http://127.0.0.1:7000.", nameof(Join));

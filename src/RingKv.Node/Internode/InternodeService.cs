@@ -25,18 +25,24 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
     {
         Observe(request.Header);
         RequireMember();
-        var reply = new WriteReply { Header = Header() };
+        var reply = new WriteReply();
         // All entries go to the engine at once, so they share one group commit rather than one each.
         var writes = new Task<int>[request.Entries.Count];
         for (var i = 0; i < writes.Length; i++)
         {
             var entry = request.Entries[i].ToEntry(options.MaxKeyBytes, options.MaxValueBytes)
                 ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "An entry has an invalid key, value or content type."));
-            clock.TryObserve(entry.Version.Timestamp);
+            if (!clock.TryObserve(entry.Version.Timestamp))
+            {
+                writes[i] = RefuseTooFarAhead();
+                continue;
+            }
             var hintOwner = i < request.HintOwners.Count ? request.HintOwners[i] : string.Empty;
             writes[i] = hintOwner.Length == 0 ? ApplyAsync(entry, context.CancellationToken) : StoreHintAsync(hintOwner, entry, context.CancellationToken);
         }
         reply.Statuses.AddRange(await Task.WhenAll(writes));
+        // The header after the writes: a stale answer's clock is then past the version kept here.
+        reply.Header = Header();
         metrics.InternodeReceived("write", request.Entries.Count);
         return reply;
     }
@@ -145,6 +151,13 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
                         ?? throw new RpcException(new Status(StatusCode.DataLoss, "The source sent an invalid entry."));
                     digest = digest.Add(RangeDigest.EntryHash(entry.Key, entry.Version, entry.Deleted, entry.Value));
                     bytes += entry.Value.Length + entry.Key.Length;
+                    if (!clock.TryObserve(entry.Version.Timestamp))
+                    {
+                        // Counted as received (the digest covers it), not stored: see RefuseTooFarAhead.
+                        metrics.ClockRefusedEntry("transfer");
+                        writes[i] = Task.FromResult(new WriteResult(WriteStatus.Stale, entry.Version));
+                        continue;
+                    }
                     writes[i] = engine.WriteAsync(entry, WritePrecondition.None, context.CancellationToken).AsTask();
                 }
                 await Task.WhenAll(writes);
@@ -184,8 +197,17 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         return reply;
     }
 
-    private async Task<int> ApplyAsync(StoredEntry entry, CancellationToken cancellationToken) =>
-        (await engine.WriteAsync(entry, WritePrecondition.None, cancellationToken)).Status == WriteStatus.Applied ? 0 : 1;
+    private async Task<int> ApplyAsync(StoredEntry entry, CancellationToken cancellationToken)
+    {
+        var result = await engine.WriteAsync(entry, WritePrecondition.None, cancellationToken);
+        if (result.Status == WriteStatus.Applied)
+        {
+            return 0;
+        }
+        // Stale: the writer re-stamps above what this replica kept, which it learns from our clock.
+        clock.TryObserve(result.Current.Timestamp);
+        return 1;
+    }
 
     private async Task<int> StoreHintAsync(string owner, StoredEntry entry, CancellationToken cancellationToken) =>
         await hints.AddAsync(owner, entry, cancellationToken) ? 0 : 2;

@@ -24,10 +24,17 @@ public sealed record JoinReply(string Id, uint Number, long Epoch)
 }
 
 /// <summary>A node's heartbeat: who it is, the epoch it has, and its figures.</summary>
-public sealed record HeartbeatRequest(string Id, long Epoch, long Keys, long Bytes, long PendingHints, long Transfers);
+/// <param name="Tombstones">Tombstones this node held at its last count (null before the first).</param>
+/// <param name="OldestTombstoneAgeMs">Age of the oldest of them by its version's wall time (null when none or not counted yet).</param>
+public sealed record HeartbeatRequest(string Id, long Epoch, long Keys, long Bytes, long PendingHints, long Transfers, long? Tombstones = null, long? OldestTombstoneAgeMs = null);
 
 /// <summary><see cref="Member"/> false: the coordinator does not know this node (evicted or never admitted): it must join again.</summary>
-public sealed record HeartbeatReply(long Epoch, bool Member);
+/// <param name="Quiet">
+/// The cluster is quiet at <see cref="Epoch"/>: every member up and heartbeating, none holding
+/// hints or running a transfer, no membership change queued or running, and placement cleaned up
+/// at this epoch. Tombstones may be purged only while it is (docs/ARCHITECTURE.md).
+/// </param>
+public sealed record HeartbeatReply(long Epoch, bool Member, bool Quiet = false);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(JoinRequest))]

@@ -23,6 +23,8 @@ public sealed partial class MembershipAgent(
     ClusterView view,
     IStorageEngine engine,
     IHintStore hints,
+    QuietReport quiet,
+    Tombstones.TombstoneCensus tombstones,
     IHostApplicationLifetime lifetime,
     ClusterSecret secret,
     ClusterTls tls,
@@ -119,7 +121,8 @@ public sealed partial class MembershipAgent(
         while (await TickAsync(timer, stoppingToken))
         {
             var stats = engine.GetStats();
-            var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0);
+            var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0,
+                Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs);
             try
             {
                 using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);
@@ -137,6 +140,7 @@ public sealed partial class MembershipAgent(
                     continue;
                 }
                 view.ObserveEpoch(reply.Epoch);
+                quiet.Record(reply.Epoch, reply.Quiet);
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
             {

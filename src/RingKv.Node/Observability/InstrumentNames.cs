@@ -16,4 +16,10 @@ public static class InstrumentNames
     public const string HeartbeatAge = "ringkv.heartbeat.age";
     public const string ClusterEpoch = "ringkv.cluster.epoch";
     public const string Rejected = "ringkv.security.rejected";
+    public const string ClockRefused = "ringkv.clock.refused";
+    public const string ClockRefusedEntries = "ringkv.clock.refused_entries";
+    public const string Tombstones = "ringkv.tombstones";
+    public const string TombstonesOldestAge = "ringkv.tombstones.oldest_age";
+    public const string TombstonesPurged = "ringkv.tombstones.purged";
+    public const string TombstonePurgesRefused = "ringkv.tombstones.purges_refused";
 }

@@ -14,6 +14,7 @@ public sealed class NodeMetrics : IDisposable
     private readonly Counter<long> _internodeMessages;
     private readonly Counter<long> _internodeEntries;
     private readonly Counter<long> _rejected;
+    private readonly Counter<long> _clockRefusedEntries;
 
     public NodeMetrics()
     {
@@ -25,6 +26,8 @@ public sealed class NodeMetrics : IDisposable
         _internodeMessages = _meter.CreateCounter<long>(InstrumentNames.InternodeMessages, description: "Internode RPCs by direction and method.");
         _internodeEntries = _meter.CreateCounter<long>(InstrumentNames.InternodeEntries, description: "Entries carried by internode RPCs.");
         _rejected = _meter.CreateCounter<long>(InstrumentNames.Rejected, description: "Requests refused for lack of the cluster secret, by kind.");
+        _clockRefusedEntries = _meter.CreateCounter<long>(InstrumentNames.ClockRefusedEntries,
+            description: "Entries not stored because their version is further ahead of this node's clock than --max-clock-skew, by how they arrived.");
     }
 
     public Meter Meter => _meter;
@@ -35,6 +38,28 @@ public sealed class NodeMetrics : IDisposable
         _meter.CreateObservableGauge(InstrumentNames.StoredKeys, () => stats().Keys, description: "Entries stored on this node, tombstones included (estimate for rocksdb).");
         _meter.CreateObservableGauge(InstrumentNames.StoredBytes, () => stats().Bytes, unit: "By", description: "Approximate bytes stored on this node.");
         _meter.CreateObservableGauge(InstrumentNames.ClusterEpoch, epoch, description: "Epoch of the cluster map this process has.");
+    }
+
+    /// <summary>Every timestamp the hybrid logical clock refused to follow (entries and message headers alike).</summary>
+    public void ObserveClock(Func<long> refused) =>
+        _meter.CreateObservableCounter(InstrumentNames.ClockRefused, refused,
+            description: "Timestamps received from other nodes that were further ahead of this node's clock than --max-clock-skew and were not followed.");
+
+    /// <param name="source">write (replica writes, hints, read repair), anti-entropy, transfer, or read (a replica's answer to a read this node coordinates).</param>
+    public void ClockRefusedEntry(string source) => _clockRefusedEntries.Add(1, new KeyValuePair<string, object?>("source", source));
+
+    /// <summary>Tombstones held (at the last count, after each anti-entropy round) and purged.</summary>
+    public void ObserveTombstones(Tombstones.TombstoneCensus census)
+    {
+        _meter.CreateObservableGauge(InstrumentNames.Tombstones,
+            () => census.Last is { } last ? [new Measurement<long>(last.Tombstones)] : Array.Empty<Measurement<long>>(),
+            description: "Tombstones this node holds, as of its last count (after each anti-entropy round).");
+        _meter.CreateObservableGauge(InstrumentNames.TombstonesOldestAge,
+            () => census.OldestAgeMs is { } age ? [new Measurement<double>(age / 1000.0)] : Array.Empty<Measurement<double>>(),
+            unit: "s", description: "Age of the oldest tombstone at the last count, by its version's wall time.");
+        _meter.CreateObservableCounter(InstrumentNames.TombstonesPurged, () => census.Purged, description: "Tombstones purged from this node's replica.");
+        _meter.CreateObservableCounter(InstrumentNames.TombstonePurgesRefused, () => census.PurgesRefused,
+            description: "Purges this node refused because its own view said it was not safe (see GET /v1/local/anti-entropy).");
     }
 
     public void Request(string operation, int status, double seconds)

@@ -77,13 +77,7 @@ public sealed partial class ReplicatedKeyValueService(
         var pending = PendingTargets(map, entry.Token, replicas);
         required += pending.Count;
         replicas.AddRange(pending);
-        var calls = replicas.Select(replica => WriteReplicaAsync(map, replica, entry, "write")).ToList();
-        var (acks, acknowledged) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken);
-        if (acks is null)
-        {
-            throw new InsufficientReplicasException("write", required, acknowledged, replicas.Count);
-        }
-        return new WriteResult(WriteStatus.Applied, entry.Version);
+        return await WriteAtQuorumAsync(map, replicas, required, entry, cancellationToken);
     }
 
     public async ValueTask<KeyPage> ListKeysAsync(string prefix, ScanPosition after, int limit, CancellationToken cancellationToken)
@@ -132,9 +126,13 @@ public sealed partial class ReplicatedKeyValueService(
             }
             var reply = await peers.For(replica.InternodeUrl).ReadAsync(key);
             var entry = reply.Found ? reply.Entry.ToEntry(options.MaxKeyBytes, options.MaxValueBytes) : null;
-            if (entry is not null)
+            if (entry is not null && !clock.TryObserve(entry.Version.Timestamp))
             {
-                clock.TryObserve(entry.Version.Timestamp);
+                // A copy written by a node whose clock ran far ahead (it keeps its own writes):
+                // not an answer, or it would win every read of the key.
+                metrics.ClockRefusedEntry("read");
+                metrics.ReplicaResponse("read", "refused");
+                return null;
             }
             metrics.ReplicaResponse("read", "ack");
             return new ReplicaAnswer(replica, entry);
@@ -190,9 +188,18 @@ public sealed partial class ReplicatedKeyValueService(
         return pending;
     }
 
-    private async Task<ReplicaAnswer?> WriteReplicaAsync(ClusterMap map, ReplicaTarget replica, StoredEntry entry, string operation)
+    private async Task<ReplicaAnswer?> WriteReplicaAsync(ClusterMap map, ReplicaTarget replica, StoredEntry entry, string operation, SupersededCount? superseded = null)
     {
         var answer = await TryWriteAsync(replica, entry, operation);
+        if (answer is { NotStored: not NotStored.No })
+        {
+            // The replica answered, so no fallback; but it is not an acknowledgement (WriteAtQuorumAsync).
+            if (answer.NotStored == NotStored.Stale)
+            {
+                superseded?.Add();
+            }
+            return null;
+        }
         if (answer is not null || replica.IsSelf || replica.StandsInFor is not null || !options.SloppyQuorum)
         {
             return answer;
@@ -222,12 +229,12 @@ public sealed partial class ReplicatedKeyValueService(
             }
             if (replica.IsSelf)
             {
-                await local.WriteAsync(entry, WritePrecondition.None);
-                return new ReplicaAnswer(replica, entry);
+                var result = await local.WriteAsync(entry, WritePrecondition.None);
+                return result.Status == WriteStatus.Stale ? Stale(replica, entry, result.Current) : new ReplicaAnswer(replica, entry);
             }
-            await peers.For(replica.InternodeUrl).WriteAsync(entry.ToMessage());
-            metrics.ReplicaResponse(operation, "ack");
-            return new ReplicaAnswer(replica, entry);
+            var status = await peers.For(replica.InternodeUrl).WriteAsync(entry.ToMessage());
+            metrics.ReplicaResponse(operation, ReplicaWriteOutcome(status));
+            return NotStoredBy(replica, entry, status);
         }
         catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException or OperationCanceledException)
         {
@@ -330,7 +337,8 @@ public sealed partial class ReplicatedKeyValueService(
     /// <param name="Changing">Members joining or leaving: writes also go to the keys' future owners.</param>
     private sealed record MapFacts(ClusterMap Map, IReadOnlySet<string> Unavailable, bool Changing);
 
-    private sealed record ReplicaAnswer(ReplicaTarget Replica, StoredEntry? Entry);
+    /// <param name="NotStored">Whether (and why) a replica that answered did not store the written entry.</param>
+    private sealed record ReplicaAnswer(ReplicaTarget Replica, StoredEntry? Entry, NotStored NotStored = NotStored.No);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Replica {NodeId} failed a {Operation}: {Reason}")]
     private static partial void LogReplicaFailed(ILogger logger, string operation, string nodeId, string reason);

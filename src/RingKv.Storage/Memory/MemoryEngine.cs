@@ -105,6 +105,23 @@ public sealed class MemoryEngine(TimeProvider time) : IStorageEngine
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask<long> PurgeTombstonesAsync(IReadOnlyList<StoredEntry> tombstones)
+    {
+        long purged = 0;
+        foreach (var tombstone in tombstones)
+        {
+            // Removing the exact pair is the compare-and-swap: a write that replaced the tombstone
+            // after it was read makes the removal fail, and the newer entry stays.
+            if (_entries.TryGetValue(tombstone.Key, out var current) && current.Deleted && current.Version == tombstone.Version &&
+                _entries.TryRemove(new KeyValuePair<string, StoredEntry>(tombstone.Key, current)))
+            {
+                Interlocked.Add(ref _bytes, -SizeOf(current));
+                purged++;
+            }
+        }
+        return ValueTask.FromResult(purged);
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private static long SizeOf(StoredEntry entry) => (entry.Key.Length * 2) + entry.Value.Length;

@@ -9,7 +9,7 @@ namespace RingKv.Storage.RocksDb;
 /// <remarks>
 /// Exact, not a hint: only the committer, the single writer of the database, reads and updates it,
 /// and it records exactly what the committer wrote. Anything that changes stored entries other than
-/// a plain write forgets what it touched: a range deletion its keys, a failed batch everything. Bounded: when full it starts over between batches,
+/// a plain write forgets what it touched: a range deletion its keys, a purge its tombstones, a failed batch everything. Bounded: when full it starts over between batches,
 /// which keeps the cost constant and the memory to a few megabytes; a miss falls back to RocksDB.
 /// </remarks>
 internal sealed class RecentVersions(int capacity)
@@ -46,6 +46,9 @@ internal sealed class RecentVersions(int capacity)
             }
         }
     }
+
+    /// <summary>Forgets a key whose entry is removed (a purged tombstone): it is no longer stored at any version.</summary>
+    public void Forget(string key) => _headers.Remove(key);
 
     public void Clear() => _headers.Clear();
 }

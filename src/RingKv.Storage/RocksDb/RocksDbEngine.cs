@@ -25,6 +25,7 @@ public sealed class RocksDbEngine : IStorageEngine
 {
     private const int MaxBatchWrites = 512;
     private const int RecentVersionCapacity = 65_536;
+    private const int PurgeSlice = 1024;
 
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _writeOptions;
@@ -99,6 +100,31 @@ public sealed class RocksDbEngine : IStorageEngine
             throw new ObjectDisposedException(nameof(RocksDbEngine));
         }
         return new ValueTask(pending.Completion.Task);
+    }
+
+    public async ValueTask<long> PurgeTombstonesAsync(IReadOnlyList<StoredEntry> tombstones)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // The committer removes each one only if it is still the same tombstone, which makes the
+        // purge atomic against a write that landed since the caller read it. Sent in slices so the
+        // committer never holds up writes for one long batch.
+        long purged = 0;
+        foreach (var slice in tombstones.Chunk(PurgeSlice))
+        {
+            purged += await PurgeAsync([.. slice.Select(t => new PurgeCandidate(EntryCodec.EncodeKey(t.Token, t.Key), t.Key, t.Version))]).ConfigureAwait(false);
+        }
+        return purged;
+    }
+
+    private async Task<long> PurgeAsync(List<PurgeCandidate> candidates)
+    {
+        var pending = PendingWrite.Purge(candidates);
+        if (!_writes.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(RocksDbEngine));
+        }
+        await pending.Completion.Task.ConfigureAwait(false);
+        return pending.Purged;
     }
 
     public StoredEntry? Get(string key)
@@ -191,6 +217,12 @@ public sealed class RocksDbEngine : IStorageEngine
                         results[i] = default;
                         continue;
                     }
+                    if (write.PurgeCandidates is { } candidates)
+                    {
+                        write.Purged = PurgeUnchanged(candidates, writeBatch, recent, deletedRanges);
+                        results[i] = default;
+                        continue;
+                    }
                     var current = recent.TryGet(write.Entry.Key, out var known) ? known
                         : deletedRanges.Exists(r => write.Entry.Token >= r.First && write.Entry.Token <= r.Last) ? null
                         : _db.Get(write.DbKey, HeaderDeserializer.Instance);
@@ -271,6 +303,34 @@ public sealed class RocksDbEngine : IStorageEngine
         }
     }
 
+    /// <summary>
+    /// Deletes each candidate that is still exactly the tombstone the scan found. A key written
+    /// earlier in this batch is newer (or equal) and stays; a later write of the same key in this
+    /// batch is decided against the tombstone (the database still shows it), as if the purge came
+    /// after it, and its put follows the delete in the batch.
+    /// </summary>
+    private long PurgeUnchanged(List<PurgeCandidate> candidates, WriteBatch writeBatch, RecentVersions recent, List<(ulong First, ulong Last)> deletedRanges)
+    {
+        long purged = 0;
+        foreach (var candidate in candidates)
+        {
+            // A range deleted earlier in the batch may have held it: leave that to the next purge.
+            if (deletedRanges.Count > 0)
+            {
+                continue;
+            }
+            // What is stored, or written earlier in this batch (recent versions know both).
+            var current = recent.TryGet(candidate.Key, out var known) ? known : _db.Get(candidate.DbKey, HeaderDeserializer.Instance);
+            if (current is { Deleted: true } header && header.Version == candidate.Version)
+            {
+                writeBatch.Delete(candidate.DbKey);
+                recent.Forget(candidate.Key);
+                purged++;
+            }
+        }
+        return purged;
+    }
+
     private static WriteResult Decide(PendingWrite write, EntryHeader? current, long nowMs)
     {
         var live = current is { } header && header.IsLive(nowMs);
@@ -290,8 +350,17 @@ public sealed class RocksDbEngine : IStorageEngine
         public static PendingWrite DeleteTokens(ulong first, ulong last) =>
             new(StoredEntry.Tombstone(string.Empty, 0, default), default, [], []) { DeletesTokens = (first, last) };
 
+        public static PendingWrite Purge(List<PurgeCandidate> candidates) =>
+            new(StoredEntry.Tombstone(string.Empty, 0, default), default, [], []) { PurgeCandidates = candidates };
+
         /// <summary>Not a write: a deletion of every entry with a token in this range.</summary>
         public (ulong First, ulong Last)? DeletesTokens { get; private init; }
+
+        /// <summary>Not a write: tombstones to delete if they are still stored unchanged.</summary>
+        public List<PurgeCandidate>? PurgeCandidates { get; private init; }
+
+        /// <summary>How many of <see cref="PurgeCandidates"/> were deleted; set by the committer.</summary>
+        public long Purged { get; set; }
 
         public StoredEntry Entry { get; } = entry;
         public WritePrecondition Precondition { get; } = precondition;
@@ -302,6 +371,8 @@ public sealed class RocksDbEngine : IStorageEngine
         /// <summary>Decided by the committer; handed to the writer once durable.</summary>
         public WriteResult Result { get; set; }
     }
+
+    private sealed record PurgeCandidate(byte[] DbKey, string Key, Core.Versioning.EntryVersion Version);
 
     /// <summary>Reads only the version, tombstone flag and expiry: what the committer needs to decide, without copying the value.</summary>
     private sealed class HeaderDeserializer : ISpanDeserializer<EntryHeader?>

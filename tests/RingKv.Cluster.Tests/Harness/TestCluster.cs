@@ -48,6 +48,15 @@ public sealed class TestCluster : IAsyncDisposable
 
     private string[] _nodeArgs = [];
 
+    /// <summary>
+    /// A cluster with extra coordinator flags and, per node id, extra node flags (e.g. a different
+    /// --clock-offset for each node, or short tombstone settings).
+    /// </summary>
+    public static Task<TestCluster> StartWithArgsAsync(int nodes, string engine, string[] coordinatorArgs, Func<string, string[]> nodeArgs) =>
+        StartAsync(new TestCluster(engine, 3, coordinatorArgs) { _nodeArgsFor = nodeArgs }, nodes, withSecret: false);
+
+    private Func<string, string[]>? _nodeArgsFor;
+
     /// <summary>A cluster whose coordinator and nodes share a cluster secret file.</summary>
     public static Task<TestCluster> StartWithSecretAsync(int nodes) => StartAsync(new TestCluster("memory", 3, []), nodes, withSecret: true);
 
@@ -167,7 +176,7 @@ public sealed class TestCluster : IAsyncDisposable
         }
         node.Process = RingKvProcess.Start(
             ["node", "--join", CoordinatorUrl.ToString(), "--node-name", node.Id, "--port", "0", "--internode-port", "0",
-            "--data-dir", node.DataDirectory, "--engine", _engine, .. MemberArguments, .. _nodeArgs],
+            "--data-dir", node.DataDirectory, "--engine", _engine, .. MemberArguments, .. _nodeArgs, .. _nodeArgsFor?.Invoke(node.Id) ?? []],
             new RingKvProcessOptions());
         node.Paused = false;
         node.Url = await node.Process.WaitForUrlAsync(StartDeadline);

@@ -108,4 +108,41 @@ public sealed class HybridLogicalClockTests
         Assert.False(clock.TryObserve(ulong.MaxValue));
         Assert.Equal(0UL, clock.Last);
     }
+
+    [Fact]
+    public void NowExceedsEveryTimestampIssuedOrAcceptedWhileTheWallClockJumpsBothWaysAndRefusalsAreCounted()
+    {
+        // Each step: a wall-clock jump of -60 s..+10 s, then either a read or a received timestamp
+        // from -90 s to +90 s of the (new) wall clock, so some fall beyond the 60 s bound.
+        var steps = Gen.Select(Gen.Int[-60_000, 10_000], Gen.Bool, Gen.Long[-90_000, 90_000]).Array[1, 200];
+        steps.Sample(plan =>
+        {
+            var time = new FakeTimeProvider(Start);
+            var clock = new HybridLogicalClock(time, Drift);
+            var highest = clock.Now();
+            long refusals = 0;
+            foreach (var (jumpMs, observe, offsetMs) in plan)
+            {
+                time.AdjustTime(time.GetUtcNow().AddMilliseconds(jumpMs));
+                if (observe)
+                {
+                    var received = Pack(time.GetUtcNow().AddMilliseconds(offsetMs));
+                    if (clock.TryObserve(received))
+                    {
+                        highest = Math.Max(highest, received);
+                    }
+                    else
+                    {
+                        refusals++;
+                        Assert.True(offsetMs > Drift.TotalMilliseconds, $"refused a timestamp {offsetMs} ms ahead");
+                    }
+                    continue;
+                }
+                var now = clock.Now();
+                Assert.True(now > highest, $"Now() gave {now:x16}, not above {highest:x16}");
+                highest = now;
+            }
+            Assert.Equal(refusals, clock.Refused);
+        });
+    }
 }
