@@ -25,6 +25,7 @@ public sealed class NamespacedCluster : IAsyncDisposable
     private string _token = "";
     private string _authFile = "";
     private string _secretFile = "";
+    private readonly System.Diagnostics.Stopwatch _coordinatorClock = new();
 
     private NamespacedCluster(VirtualNetwork network) => Network = network;
 
@@ -37,6 +38,9 @@ public sealed class NamespacedCluster : IAsyncDisposable
     public Uri CoordinatorUrl { get; private set; } = null!;
 
     public List<NamespacedNode> Nodes { get; } = [];
+
+    /// <summary>How long ago the coordinator process was started (at least as long as it has been running).</summary>
+    public TimeSpan CoordinatorUptime => _coordinatorClock.Elapsed;
 
     /// <summary>The admin token every client here sends.</summary>
     public string Token => _token;
@@ -73,7 +77,10 @@ public sealed class NamespacedCluster : IAsyncDisposable
         Coordinator = Start(CoordinatorHost,
             ["coordinator", "--bind", CoordinatorHost.Address.ToString(), "--port", "0", "--data-dir", _directory.Combine("coordinator"),
             "--replicas", "3", "--auth-file", _authFile, "--cluster-secret-file", _secretFile, .. coordinatorArgs]);
+        _coordinatorClock.Restart();
         CoordinatorUrl = await Coordinator.WaitForUrlAsync(StartDeadline);
+        // All nodes start at once (the coordinator admits joins one at a time): starting five .NET
+        // processes one after the other is most of a scenario's set-up time.
         for (var i = 1; i <= nodes; i++)
         {
             var id = "n" + i.ToString(CultureInfo.InvariantCulture);
@@ -83,12 +90,27 @@ public sealed class NamespacedCluster : IAsyncDisposable
             node.Process = Start(host,
                 ["node", "--join", CoordinatorUrl.ToString(), "--node-name", id, "--bind", host.Address.ToString(), "--port", "0", "--internode-port", "0",
                 "--data-dir", _directory.Combine(id), "--engine", "memory", "--auth-file", _authFile, "--cluster-secret-file", _secretFile, .. nodeArgs]);
+        }
+        foreach (var node in Nodes)
+        {
             node.Url = await node.Process.WaitForUrlAsync(StartDeadline);
-            Assert.Equal(host.Address.ToString(), node.Url.Host);
+            // Bound to its namespace's address, a node advertises that address, not loopback.
+            Assert.Equal(node.Host.Address.ToString(), node.Url.Host);
+        }
+        foreach (var node in Nodes)
+        {
             await Eventually.WaitUntilAsync(async () => (await node.Http.GetAsync(new Uri(node.Url, "/health/ready"))).IsSuccessStatusCode,
-                StartDeadline, () => $"node {id} at {node.Url} not ready. {node.Process.Describe()}");
+                StartDeadline, () => $"node {node.Id} at {node.Url} not ready. {node.Process.Describe()}");
         }
         await WaitUntilHealthyAsync(StartDeadline);
+        // Peers must dial each other at their own addresses: a loopback URL in the map would reach
+        // the caller's own namespace, and a partition would cut nothing.
+        foreach (var member in (await ClusterAsync()).GetProperty("nodes").EnumerateArray())
+        {
+            var address = Node(member.GetProperty("id").GetString()!).Host.Address.ToString();
+            Assert.Equal(address, new Uri(member.GetProperty("clientUrl").GetString()!).Host);
+            Assert.Equal(address, new Uri(member.GetProperty("internodeUrl").GetString()!).Host);
+        }
     }
 
     private RingKvProcess Start(NetworkHost host, string[] args)
@@ -143,11 +165,18 @@ public sealed class NamespacedCluster : IAsyncDisposable
     /// Waits until the coordinator lists every node as up with no hint pending anywhere, and every
     /// node holds the coordinator's epoch: the state each scenario starts from and returns to.
     /// </summary>
-    public async Task WaitUntilHealthyAsync(TimeSpan deadline)
+    /// <param name="progress">Told each time what the cluster reports changes, for the record of how healing went.</param>
+    public async Task WaitUntilHealthyAsync(TimeSpan deadline, Action<string>? progress = null)
     {
         var seen = "";
+        var reported = "";
         await Eventually.WaitUntilAsync(async () =>
         {
+            if (progress is not null && seen != reported)
+            {
+                progress(seen);
+                reported = seen;
+            }
             var cluster = await ClusterAsync();
             var epoch = cluster.GetProperty("epoch").GetInt64();
             var members = cluster.GetProperty("nodes").EnumerateArray().ToList();

@@ -54,7 +54,7 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
             duringCut = [.. history.Operations.Where(o => o.Start >= cutAt && o.End <= healAt)];
             await load.WaitForMoreAsync(10, Progress, AllClients(clients));
         }
-        var finals = await ConvergeAsync(cluster, keys);
+        var finals = await ConvergeAsync(cluster, keys, healed);
         var converged = healed.Elapsed;
 
         var operations = history.Operations;
@@ -72,8 +72,22 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
     {
         var cluster = await fixture.GetAsync();
         await cluster.WaitUntilHealthyAsync(ConvergenceBound);
-        var keys = Keys("split", 30);
         var minority = cluster.Nodes.Skip(3).ToList();
+        // Most keys have both minority nodes among their replicas, so both sides can acknowledge
+        // writes to them (the majority through hints): real conflicts for last-writer-wins to
+        // settle. The rest only the majority can write.
+        var keys = new List<string>();
+        var (shared, majorityOnly) = (0, 0);
+        for (var i = 0; (shared < 20 || majorityOnly < 10) && i < 1000; i++)
+        {
+            var key = $"split/{i}";
+            var replicas = await cluster.LocateAsync(key);
+            var both = minority.All(n => replicas.Contains(n.Id));
+            if (both ? shared++ < 20 : majorityOnly++ < 10)
+            {
+                keys.Add(key);
+            }
+        }
         var (history, clients) = (new History(), ClientsOnEveryNode(cluster, keys));
         Stopwatch healed;
         DateTime cutAt, healAt;
@@ -94,7 +108,7 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
             healAt = DateTime.UtcNow;
             await load.WaitForMoreAsync(10, Progress, AllClients(clients));
         }
-        var finals = await ConvergeAsync(cluster, keys);
+        var finals = await ConvergeAsync(cluster, keys, healed);
         var converged = healed.Elapsed;
 
         var operations = history.Operations;
@@ -159,7 +173,7 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
             healed = Stopwatch.StartNew();
             await load.WaitForMoreAsync(5, Progress, AllClients(clients));
         }
-        var finals = await ConvergeAsync(cluster, [.. keys, .. deleted]);
+        var finals = await ConvergeAsync(cluster, [.. keys, .. deleted], healed);
         var converged = healed.Elapsed;
 
         Report("delete while a replica is cut off", history, converged);
@@ -203,7 +217,7 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
             // Reads keep going through the resumed node (its client) and the others after it wakes.
             await load.WaitForMoreAsync(40, Progress, AllClients(clients));
         }
-        var finals = await ConvergeAsync(cluster, keys);
+        var finals = await ConvergeAsync(cluster, keys, resumed);
         var converged = resumed.Elapsed;
 
         var operations = history.Operations;
@@ -295,9 +309,10 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
     /// Waits until every member is up with no hint pending and every replica of every key holds the
     /// same copy (version, tombstone, value); returns that state per key (null: deleted or absent).
     /// </summary>
-    private static async Task<Dictionary<string, string?>> ConvergeAsync(NamespacedCluster cluster, IReadOnlyList<string> keys)
+    private async Task<Dictionary<string, string?>> ConvergeAsync(NamespacedCluster cluster, IReadOnlyList<string> keys, Stopwatch? healed = null)
     {
-        await cluster.WaitUntilHealthyAsync(ConvergenceBound);
+        await cluster.WaitUntilHealthyAsync(ConvergenceBound, healed is null ? null : seen => output.WriteLine($"  {healed.Elapsed.TotalSeconds:0.0} s after healing: {seen}"));
+        var healthyAfter = healed?.Elapsed;
         var owners = new Dictionary<string, List<NamespacedNode>>();
         foreach (var key in keys)
         {
@@ -327,14 +342,20 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
             }
             return pending.Count == 0;
         }, ConvergenceBound, () => $"{pending.Count} of {keys.Count} keys still differ between replicas; e.g. {seen}");
+        var identicalAfter = healed?.Elapsed;
         // Converged and still healthy: nothing was pending behind the copies compared.
         await cluster.WaitUntilHealthyAsync(ConvergenceBound);
+        if (healed is not null)
+        {
+            output.WriteLine($"after healing: every member up with no hint pending at {healthyAfter!.Value.TotalSeconds:0.0} s, every replica of {keys.Count} keys identical at {identicalAfter!.Value.TotalSeconds:0.0} s");
+        }
         return finals;
     }
 
     private void Report(string scenario, History history, TimeSpan? converged)
     {
         var operations = history.Operations;
+        output.WriteLine($"shared cluster of 5 nodes started in {fixture.StartedIn?.TotalSeconds:0.0} s");
         output.WriteLine($"{scenario}: {operations.Count} operations recorded ({history.Summary()})" +
             (converged is { } c ? $"; replicas identical and hints drained {c.TotalSeconds:0.0} s after healing" : ""));
     }

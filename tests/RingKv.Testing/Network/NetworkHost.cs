@@ -47,7 +47,7 @@ public sealed partial class NetworkHost
             ConnectTimeout = timeout,
             ConnectCallback = async (context, cancellationToken) =>
             {
-                var socket = CreateSocket();
+                var socket = CreateTcpSocket();
                 try
                 {
                     await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
@@ -69,7 +69,7 @@ public sealed partial class NetworkHost
     /// creates the socket and returns to its own namespace with no await in between: no other work
     /// can run on the thread meanwhile.
     /// </summary>
-    private Socket CreateSocket()
+    public Socket CreateTcpSocket()
     {
         using var own = File.OpenHandle("/proc/thread-self/ns/net");
         using var target = File.OpenHandle(Path.Combine("/var/run/netns", Namespace));

@@ -45,6 +45,13 @@ public sealed partial class VirtualNetwork : IDisposable
 
     public IReadOnlyList<NetworkHost> Hosts => _hosts;
 
+    /// <summary>What every namespace, link and bridge of this network is named with.</summary>
+    public string Prefix => _prefix;
+
+    /// <summary>Names of this process's namespaces and links that exist now.</summary>
+    public IReadOnlyList<string> ExistingNames() =>
+        [.. ListNamespaces().Concat(ListLinks()).Where(n => n.StartsWith(_prefix, StringComparison.Ordinal) && OurName().IsMatch(n))];
+
     /// <summary>Why namespaces cannot be used here (not Linux, not root, no <c>ip</c>), or null when they can.</summary>
     public static string? UnavailableReason()
     {
@@ -76,7 +83,8 @@ public sealed partial class VirtualNetwork : IDisposable
         {
             if (!s_leftoversRemoved)
             {
-                RemoveLeftovers();
+                // Nothing of this process exists yet: names with its id are a crashed run's that had it before.
+                RemoveLeftovers(includeOwnId: true);
                 s_leftoversRemoved = true;
             }
             instance = s_instances++;
@@ -166,14 +174,15 @@ public sealed partial class VirtualNetwork : IDisposable
     }
 
     /// <summary>Removes the namespaces and links of runs whose test process is gone (a crash or a kill skipped their cleanup).</summary>
-    private static void RemoveLeftovers()
+    public static void RemoveLeftovers() => RemoveLeftovers(includeOwnId: false);
+
+    private static void RemoveLeftovers(bool includeOwnId)
     {
         var prefixes = ListNamespaces().Concat(ListLinks())
             .Select(name => OurName().Match(name))
             .Where(m => m.Success)
             .Select(m => (Prefix: m.Groups["prefix"].Value, Pid: int.Parse(m.Groups["pid"].Value, CultureInfo.InvariantCulture)))
-            // Our own id can only be a crashed run's that had it before: nothing of this run exists yet.
-            .Where(p => p.Pid == Environment.ProcessId || !Directory.Exists("/proc/" + p.Pid.ToString(CultureInfo.InvariantCulture)))
+            .Where(p => p.Pid == Environment.ProcessId ? includeOwnId : !Directory.Exists("/proc/" + p.Pid.ToString(CultureInfo.InvariantCulture)))
             .Select(p => p.Prefix)
             .Distinct();
         foreach (var prefix in prefixes)
