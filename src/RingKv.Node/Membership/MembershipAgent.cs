@@ -118,11 +118,19 @@ public sealed partial class MembershipAgent(
         {
             var stats = engine.GetStats();
             var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0);
+            // The loop sends no beat while one is pending: on a connection whose packets were dropped
+            // (a partition), the request would wait for TCP's backed-off retransmission, up to the
+            // client's 35 s timeout, and the node would stay silent for many seconds after the
+            // network healed, long enough to be evicted. Giving up after five intervals (past the
+            // coordinator's default suspect threshold, so a beat that is only slow, on a loaded
+            // machine, still arrives) drops that connection; the next beat opens a fresh one.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            deadline.CancelAfter(options.HeartbeatInterval * 5);
             try
             {
-                using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);
+                using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, deadline.Token);
                 response.EnsureSuccessStatusCode();
-                var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.HeartbeatReply, stoppingToken))!;
+                var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.HeartbeatReply, deadline.Token))!;
                 if (failures > 0)
                 {
                     LogCoordinatorBack(logger, failures);
@@ -136,7 +144,7 @@ public sealed partial class MembershipAgent(
                 }
                 view.ObserveEpoch(reply.Epoch);
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
             {
                 if (failures++ % 10 == 0)
                 {
