@@ -48,9 +48,10 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
             // The cut is real when the coordinator stops hearing the node.
             await WaitForStateAsync(cluster, isolated.Id, "suspect", TimeSpan.FromSeconds(15));
             await Task.Delay(Remaining(TimeSpan.FromSeconds(15), cut));
+            // Operations that ended before healing began: the network was cut for all of them that started after the cut.
+            var healAt = DateTime.UtcNow;
             cluster.Network.Heal();
             healed = Stopwatch.StartNew();
-            var healAt = DateTime.UtcNow;
             duringCut = [.. history.Operations.Where(o => o.Start >= cutAt && o.End <= healAt)];
             await load.WaitForMoreAsync(10, Progress, AllClients(clients));
         }
@@ -103,9 +104,9 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
                 await WaitForStateAsync(cluster, node.Id, "suspect", TimeSpan.FromSeconds(15));
             }
             await Task.Delay(Remaining(TimeSpan.FromSeconds(10), cut));
+            healAt = DateTime.UtcNow;
             cluster.Network.Heal();
             healed = Stopwatch.StartNew();
-            healAt = DateTime.UtcNow;
             await load.WaitForMoreAsync(10, Progress, AllClients(clients));
         }
         var finals = await ConvergeAsync(cluster, keys, healed);
