@@ -18,6 +18,9 @@ namespace RingKv.Cluster.Tests.Partitions;
 public sealed class NamespacedCluster : IAsyncDisposable
 {
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
+
+    /// <summary>Every node after the first joins in stages (range by range), one at a time: on a busy 2-core machine that takes a while.</summary>
+    private static readonly TimeSpan JoinsDeadline = TimeSpan.FromSeconds(180);
     private static readonly TimeSpan AdminTimeout = TimeSpan.FromSeconds(10);
     private readonly TempDirectory _directory = new("partitions");
     private readonly List<RingKvProcess> _processes = [];
@@ -79,8 +82,8 @@ public sealed class NamespacedCluster : IAsyncDisposable
             "--replicas", "3", "--auth-file", _authFile, "--cluster-secret-file", _secretFile, .. coordinatorArgs]);
         _coordinatorClock.Restart();
         CoordinatorUrl = await Coordinator.WaitForUrlAsync(StartDeadline);
-        // All nodes start at once (the coordinator admits joins one at a time): starting five .NET
-        // processes one after the other is most of a scenario's set-up time.
+        // One node after the other, each ready before the next asks to join: from the fourth on,
+        // a join is staged (its ranges are transferred first), and joins queue one at a time.
         for (var i = 1; i <= nodes; i++)
         {
             var id = "n" + i.ToString(CultureInfo.InvariantCulture);
@@ -90,19 +93,13 @@ public sealed class NamespacedCluster : IAsyncDisposable
             node.Process = Start(host,
                 ["node", "--join", CoordinatorUrl.ToString(), "--node-name", id, "--bind", host.Address.ToString(), "--port", "0", "--internode-port", "0",
                 "--data-dir", _directory.Combine(id), "--engine", "memory", "--auth-file", _authFile, "--cluster-secret-file", _secretFile, .. nodeArgs]);
-        }
-        foreach (var node in Nodes)
-        {
             node.Url = await node.Process.WaitForUrlAsync(StartDeadline);
             // Bound to its namespace's address, a node advertises that address, not loopback.
-            Assert.Equal(node.Host.Address.ToString(), node.Url.Host);
-        }
-        foreach (var node in Nodes)
-        {
+            Assert.Equal(host.Address.ToString(), node.Url.Host);
             await Eventually.WaitUntilAsync(async () => (await node.Http.GetAsync(new Uri(node.Url, "/health/ready"))).IsSuccessStatusCode,
-                StartDeadline, () => $"node {node.Id} at {node.Url} not ready. {node.Process.Describe()}");
+                StartDeadline, () => $"node {id} at {node.Url} not ready. {node.Process.Describe()}");
         }
-        await WaitUntilHealthyAsync(StartDeadline);
+        await WaitUntilHealthyAsync(JoinsDeadline);
         // Peers must dial each other at their own addresses: a loopback URL in the map would reach
         // the caller's own namespace, and a partition would cut nothing.
         foreach (var member in (await ClusterAsync()).GetProperty("nodes").EnumerateArray())

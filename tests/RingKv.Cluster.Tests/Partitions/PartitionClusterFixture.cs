@@ -36,6 +36,7 @@ public sealed class PartitionClusterFixture : IAsyncLifetime
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private NamespacedCluster? _cluster;
+    private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
 
     /// <summary>How long the shared cluster took to start, for the record.</summary>
     public TimeSpan? StartedIn { get; private set; }
@@ -45,10 +46,20 @@ public sealed class PartitionClusterFixture : IAsyncLifetime
         await _gate.WaitAsync();
         try
         {
+            // A cluster that could not start fails every scenario with the same cause, without starting again.
+            _failure?.Throw();
             if (_cluster is null)
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                _cluster = await NamespacedCluster.StartAsync(5, CoordinatorArgs, NodeArgs);
+                try
+                {
+                    _cluster = await NamespacedCluster.StartAsync(5, CoordinatorArgs, NodeArgs);
+                }
+                catch (Exception e)
+                {
+                    _failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                    throw;
+                }
                 StartedIn = clock.Elapsed;
                 // A coordinator judges nobody for one grace period after its start (it cannot tell a
                 // silent node from one it has not heard yet); the scenarios need it judging. The end

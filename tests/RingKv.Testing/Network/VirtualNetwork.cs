@@ -25,8 +25,8 @@ public sealed partial class VirtualNetwork : IDisposable
     private const string NamePrefix = "rkp";
     private static readonly TimeSpan CommandDeadline = TimeSpan.FromSeconds(20);
     private static readonly Lock Gate = new();
-    private static int s_instances;
-    private static bool s_leftoversRemoved;
+    private static int _instances;
+    private static bool _leftoversRemoved;
 
     private readonly string _prefix;
     private readonly string _subnet;
@@ -81,13 +81,13 @@ public sealed partial class VirtualNetwork : IDisposable
         int instance;
         lock (Gate)
         {
-            if (!s_leftoversRemoved)
+            if (!_leftoversRemoved)
             {
                 // Nothing of this process exists yet: names with its id are a crashed run's that had it before.
                 RemoveLeftovers(includeOwnId: true);
-                s_leftoversRemoved = true;
+                _leftoversRemoved = true;
             }
-            instance = s_instances++;
+            instance = _instances++;
         }
         // Interface names are at most 15 bytes: "rkp" + pid (<= 7 digits) + letter + "b"/"h" + 2 digits.
         var prefix = NamePrefix + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + (char)('a' + (instance % 26));
