@@ -38,6 +38,9 @@ public sealed class PartitionClusterFixture : IAsyncLifetime
     private NamespacedCluster? _cluster;
     private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
 
+    /// <summary>The shared cluster if it was started, else null.</summary>
+    public NamespacedCluster? Started => _cluster;
+
     /// <summary>How long the shared cluster took to start, for the record.</summary>
     public TimeSpan? StartedIn { get; private set; }
 

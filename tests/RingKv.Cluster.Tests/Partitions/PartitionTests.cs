@@ -26,7 +26,19 @@ public sealed class PartitionTests(PartitionClusterFixture fixture, ITestOutputH
 
     private readonly List<IDisposable> _disposables = [];
 
-    public void Dispose() => _disposables.ForEach(d => d.Dispose());
+    /// <summary>After every scenario, failed ones included: the next one starts from a whole network and running nodes.</summary>
+    public void Dispose()
+    {
+        _disposables.ForEach(d => d.Dispose());
+        if (fixture.Started is { } cluster)
+        {
+            cluster.Network.Heal();
+            foreach (var node in cluster.Nodes.Where(n => n.Paused))
+            {
+                cluster.Resume(node);
+            }
+        }
+    }
 
     [PartitionFact]
     public async Task OneNodeIsolatedFor15SecondsLosesNoAcknowledgedWriteAndConvergesAfterHealing()
