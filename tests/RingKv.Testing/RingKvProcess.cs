@@ -82,14 +82,28 @@ public sealed partial class RingKvProcess : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var dll = RingKvExecutable.Dll;
-        var startInfo = new ProcessStartInfo(DotnetHost);
+        ProcessStartInfo startInfo;
+        var prefix = "";
+        if (options.NetworkNamespace is { } name)
+        {
+            startInfo = new ProcessStartInfo("ip");
+            foreach (var arg in new[] { "netns", "exec", name, DotnetHost })
+            {
+                startInfo.ArgumentList.Add(arg);
+            }
+            prefix = $"ip netns exec {name} ";
+        }
+        else
+        {
+            startInfo = new ProcessStartInfo(DotnetHost);
+        }
         startInfo.ArgumentList.Add(dll);
         var list = args.ToList();
         foreach (var arg in list)
         {
             startInfo.ArgumentList.Add(arg);
         }
-        return new RingKvProcess(startInfo, "ringkv " + Quote(list), options);
+        return new RingKvProcess(startInfo, prefix + "ringkv " + Quote(list), options);
     }
 
     /// <summary>Starts any executable, such as the <c>./ringkv</c> script, under the same supervision.</summary>

@@ -11,4 +11,11 @@ public sealed class RingKvProcessOptions
 
     /// <summary>Written to standard input, which is then closed. Null closes standard input at once.</summary>
     public byte[]? StandardInput { get; init; }
+
+    /// <summary>
+    /// A network namespace (see <see cref="Network.VirtualNetwork"/>) to run the process in, through
+    /// <c>ip netns exec</c>, which execs in place: the process id stays the one signals go to. Null:
+    /// the test's own namespace.
+    /// </summary>
+    public string? NetworkNamespace { get; init; }
 }

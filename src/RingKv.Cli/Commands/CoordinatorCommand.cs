@@ -14,10 +14,18 @@ public static class CoordinatorCommand
     {
         var defaults = new CoordinatorOptions();
         var options = new ServerOptionSet(defaults);
+        // Only here, not in 'up': nodes joining from other hosts (or network namespaces) must reach
+        // the coordinator, while 'up' runs everything on one machine.
+        var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default; another address needs --auth-file (protected mode).", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
         var command = new Command("coordinator", $"Run the coordinator (the ring server) in the foreground: it owns the cluster map, admits and watches nodes, and is a gateway for the v1 API. Prints '{ListeningPrefix}URL' once ready.");
         options.AddTo(command);
+        command.Options.Add(bind);
         command.SetAction(async parseResult =>
-            await CoordinatorRunner.RunAsync(options.Bind(parseResult), nodesToRun: 0, url => ListeningPrefix + url));
+        {
+            var bound = options.Bind(parseResult);
+            bound.BindAddress = parseResult.GetValue(bind) ?? defaults.BindAddress;
+            return await CoordinatorRunner.RunAsync(bound, nodesToRun: 0, url => ListeningPrefix + url);
+        });
         return command;
     }
 }

@@ -6,7 +6,7 @@ namespace RingKv.Coordinator.Hosting;
 /// <summary>Settings of the coordinator (the ring server), with their defaults.</summary>
 public sealed class CoordinatorOptions
 {
-    /// <summary>Loopback by default (protected mode: no authentication exists yet).</summary>
+    /// <summary>Loopback by default; another address is refused unless <see cref="AuthFile"/> is set (protected mode).</summary>
     public string BindAddress { get; set; } = "127.0.0.1";
 
     /// <summary>The coordinator's port: cluster API, client gateway and the nodes' control plane. Default 7000.</summary>

@@ -33,6 +33,12 @@ public sealed partial class MembershipAgent(
     private static readonly TimeSpan MapPollWait = TimeSpan.FromSeconds(25);
     private readonly HttpClient _http = new(secret.Handler(tls.Apply(new SocketsHttpHandler()))) { Timeout = TimeSpan.FromSeconds(35) };
 
+    /// <summary>Beyond the coordinator's default suspect threshold (3 s), an unanswered beat is as good as lost.</summary>
+    private const int StuckAfterTicks = 3;
+
+    private readonly SemaphoreSlim _rejoin = new(1, 1);
+    private int _beatFailures;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!await WaitForStartAsync(stoppingToken))
@@ -117,38 +123,69 @@ public sealed partial class MembershipAgent(
     private async Task HeartbeatLoopAsync(Uri coordinator, CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.HeartbeatInterval);
-        var failures = 0;
+        Task? pending = null;
+        var pendingTicks = 0;
         while (await TickAsync(timer, stoppingToken))
         {
-            var stats = engine.GetStats();
-            var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0,
-                Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs);
-            try
+            // One beat at a time while the coordinator answers. A beat still unanswered after a few
+            // intervals may be stuck on a connection whose packets were dropped (a partition): it
+            // would wait for TCP's backed-off retransmission, many seconds after the network
+            // healed, long enough for the node to be evicted. So the next beat goes beside it, on
+            // a fresh connection, while the old one may still arrive (a coordinator that is only
+            // slow still hears every beat).
+            if (pending is { IsCompleted: false } && ++pendingTicks < StuckAfterTicks)
             {
-                using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);
-                response.EnsureSuccessStatusCode();
-                var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.HeartbeatReply, stoppingToken))!;
-                if (failures > 0)
-                {
-                    LogCoordinatorBack(logger, failures);
-                    failures = 0;
-                }
-                if (!reply.Member)
-                {
-                    // The coordinator does not know us (it lost its map, or evicted us): ask again.
-                    await JoinAsync(coordinator, stoppingToken);
-                    continue;
-                }
-                view.ObserveEpoch(reply.Epoch);
-                quiet.Record(reply.Epoch, reply.Quiet);
+                continue;
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            pendingTicks = 0;
+            pending = BeatAsync(coordinator, stoppingToken);
+        }
+    }
+
+    private async Task BeatAsync(Uri coordinator, CancellationToken stoppingToken)
+    {
+        var stats = engine.GetStats();
+        var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0,
+            Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs);
+        try
+        {
+            using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);
+            response.EnsureSuccessStatusCode();
+            var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.HeartbeatReply, stoppingToken))!;
+            if (Interlocked.Exchange(ref _beatFailures, 0) is > 0 and var failures)
             {
-                if (failures++ % 10 == 0)
-                {
-                    LogCoordinatorUnreachable(logger, coordinator, ex.Message);
-                }
+                LogCoordinatorBack(logger, failures);
             }
+            if (!reply.Member)
+            {
+                // The coordinator does not know us (it lost its map, or evicted us): ask again, once
+                // even if several beats learn it at the same time.
+                if (await _rejoin.WaitAsync(0, stoppingToken))
+                {
+                    try
+                    {
+                        await JoinAsync(coordinator, stoppingToken);
+                    }
+                    finally
+                    {
+                        _rejoin.Release();
+                    }
+                }
+                return;
+            }
+            view.ObserveEpoch(reply.Epoch);
+            quiet.Record(reply.Epoch, reply.Quiet);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+        {
+            if (Interlocked.Increment(ref _beatFailures) % 10 == 1)
+            {
+                LogCoordinatorUnreachable(logger, coordinator, ex.Message);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 

@@ -8,11 +8,17 @@ namespace RingKv.Node.Replication;
 public static class QuorumWaiter
 {
     /// <summary>Returns the successful answers seen when the quorum was reached, or null if it could not be.</summary>
-    public static async Task<(List<T>? Quorum, int Succeeded)> WaitAsync<T>(IReadOnlyList<Task<T?>> calls, int required, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="nodeOf">
+    /// The physical node an answer comes from: a quorum is of distinct nodes, so a second answer
+    /// from a node that already answered counts as a failure. Null: every answer counts.
+    /// </param>
+    public static async Task<(List<T>? Quorum, int Succeeded)> WaitAsync<T>(IReadOnlyList<Task<T?>> calls, int required, TimeSpan timeout, CancellationToken cancellationToken,
+        Func<T, string>? nodeOf = null)
         where T : class
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var successes = new List<T>(calls.Count);
+        var nodes = new HashSet<string>(StringComparer.Ordinal);
         var failures = 0;
         var gate = new object();
         foreach (var call in calls)
@@ -21,7 +27,7 @@ public static class QuorumWaiter
             {
                 lock (gate)
                 {
-                    if (completed.IsCompletedSuccessfully && completed.Result is { } answer)
+                    if (completed.IsCompletedSuccessfully && completed.Result is { } answer && (nodeOf is null || nodes.Add(nodeOf(answer))))
                     {
                         successes.Add(answer);
                     }

@@ -28,7 +28,10 @@ public sealed partial class ReplicatedKeyValueService
         {
             var superseded = new SupersededCount();
             var calls = replicas.Select(replica => WriteReplicaAsync(map, replica, entry, "write", superseded)).ToList();
-            var (acks, acknowledged) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken);
+            // W counts distinct nodes: owners that do not answer each pick their fallback on their
+            // own, and two of them may pick the same node (an isolated node picks itself for every
+            // owner it cannot reach); two hints there are still one copy.
+            var (acks, acknowledged) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken, answer => answer.Replica.NodeId);
             if (acks is not null)
             {
                 return new WriteResult(WriteStatus.Applied, entry.Version);
