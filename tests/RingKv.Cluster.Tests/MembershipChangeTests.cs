@@ -43,15 +43,7 @@ public sealed class MembershipChangeTests
         var deleted = await DeleteSomeAsync(cluster, keys, every: 10);
 
         var leaving = cluster.Nodes[3];
-        leaving.Draining = true;
-        using (var response = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/nodes/" + leaving.Id)))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        }
-        await Eventually.WaitUntilAsync(async () => !(await cluster.MemberStatesAsync()).ContainsKey(leaving.Id),
-            TimeSpan.FromSeconds(60), () => $"{leaving.Id} did not leave");
-        await cluster.KillAsync(leaving);
-        cluster.Nodes.Remove(leaving);
+        await DecommissionAsync(cluster, leaving);
         string[] audited = [$"action=node-decommission-requested who=anonymous from 127.0.0.1: {leaving.Id}", $"action=member-removed who=coordinator: {leaving.Id}"];
         await Eventually.WaitUntilAsync(() => audited.All(line => cluster.Coordinator.StandardError.Contains(line, StringComparison.Ordinal)),
             TimeSpan.FromSeconds(10), () => "the decommission is not in the audit log. " + cluster.Coordinator.Describe());
@@ -98,11 +90,7 @@ public sealed class MembershipChangeTests
         await Eventually.WaitUntilAsync(() => load.Acknowledged.Count >= 50, TimeSpan.FromSeconds(30), () => "load did not start");
 
         var leaving = cluster.Node("n3");
-        leaving.Draining = true;
-        using (var response = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/nodes/" + leaving.Id)))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        }
+        await RequestDecommissionAsync(cluster, leaving);
         await WaitForRunningTransferAsync(cluster);
         var newcomer = await cluster.AddNodeAsync("n6");
 
@@ -115,10 +103,7 @@ public sealed class MembershipChangeTests
         Assert.Equal("joining", member.GetProperty("state").GetString());
         Assert.Equal(0, member.GetProperty("tokens").GetInt32());
 
-        await Eventually.WaitUntilAsync(async () => !(await cluster.MemberStatesAsync()).ContainsKey(leaving.Id),
-            TimeSpan.FromSeconds(90), () => $"{leaving.Id} did not leave");
-        await cluster.KillAsync(leaving);
-        cluster.Nodes.Remove(leaving);
+        await StopOnceLeftAsync(cluster, leaving, TimeSpan.FromSeconds(90));
         await WaitUntilNoChangeIsPendingAsync(cluster);
         await cluster.WaitUntilConvergedAsync();
         await cluster.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(90));
@@ -244,13 +229,23 @@ public sealed class MembershipChangeTests
     /// <summary>Decommissions a live node, waits until it left the ring, and stops it.</summary>
     private static async Task DecommissionAsync(TestCluster cluster, TestNode leaving)
     {
+        await RequestDecommissionAsync(cluster, leaving);
+        await StopOnceLeftAsync(cluster, leaving, TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Asks the coordinator to decommission a node; the load stops using it.</summary>
+    private static async Task RequestDecommissionAsync(TestCluster cluster, TestNode leaving)
+    {
         leaving.Draining = true;
-        using (var response = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/nodes/" + leaving.Id)))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        }
+        using var response = await cluster.Http.DeleteAsync(new Uri(cluster.CoordinatorUrl, "/v1/cluster/nodes/" + leaving.Id));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
+    /// <summary>Waits until the node left the ring (its ranges handed over), then stops its process.</summary>
+    private static async Task StopOnceLeftAsync(TestCluster cluster, TestNode leaving, TimeSpan deadline)
+    {
         await Eventually.WaitUntilAsync(async () => !(await cluster.MemberStatesAsync()).ContainsKey(leaving.Id),
-            TimeSpan.FromSeconds(60), () => $"{leaving.Id} did not leave");
+            deadline, () => $"{leaving.Id} did not leave");
         await cluster.KillAsync(leaving);
         cluster.Nodes.Remove(leaving);
     }
