@@ -35,7 +35,7 @@ public sealed class ClockSkewTests(ITestOutputHelper output)
             Assert.True(status == HttpStatusCode.OK && body == value,
                 $"after writing {value} through {writer.Id} (offset {offsets[writer.Id]} s), {reader.Id} read {(int)status} {body}");
         }
-        var restamped = await MetricAsync(cluster, behind, "ringkv_replica_responses_total", "outcome=\"restamped\"");
+        var restamped = await cluster.MetricAsync(behind, "ringkv_replica_responses_total", "outcome=\"restamped\"");
         output.WriteLine($"{behind.Id} re-stamped {restamped} writes above a newer version a replica held");
         Assert.True(restamped > 0, $"{behind.Id}'s writes were never stamped below the previous one: the test did not skew anything");
     }
@@ -68,10 +68,10 @@ public sealed class ClockSkewTests(ITestOutputHelper output)
         long refused = 0;
         foreach (var node in new[] { n1, n2 })
         {
-            refused += await MetricAsync(cluster, node, "ringkv_clock_refused_entries_total", "source=\"write\"");
+            refused += await cluster.MetricAsync(node, "ringkv_clock_refused_entries_total", "source=\"write\"");
         }
         Assert.True(refused >= 2, $"n1 and n2 counted {refused} refused entries");
-        Assert.True(await MetricAsync(cluster, n1, "ringkv_clock_refused_total", "") > 0, "n1 counted no refused timestamp");
+        Assert.True(await cluster.MetricAsync(n1, "ringkv_clock_refused_total", "") > 0, "n1 counted no refused timestamp");
     }
 
     private static async Task<string> FindKeyAsync(TestCluster cluster, Func<List<string>, bool> fits)
@@ -85,20 +85,5 @@ public sealed class ClockSkewTests(ITestOutputHelper output)
             }
         }
         throw new InvalidOperationException("No key among 1,000 fits: the ring is not what the test expects.");
-    }
-
-    /// <summary>The sum of a metric's samples whose labels contain <paramref name="label"/>, from the node's /metrics.</summary>
-    private static async Task<long> MetricAsync(TestCluster cluster, TestNode node, string name, string label)
-    {
-        var text = await cluster.Http.GetStringAsync(new Uri(node.Url, "/metrics"));
-        long sum = 0;
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith(name, StringComparison.Ordinal) && (line.Length == name.Length || line[name.Length] is '{' or ' ') && line.Contains(label, StringComparison.Ordinal))
-            {
-                sum += (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-            }
-        }
-        return sum;
     }
 }

@@ -106,6 +106,53 @@ public sealed class ReplicationTests
     }
 
     [Fact]
+    public async Task AQuorumReadAsksRReplicasAndTheOthersOnlyWhenOneDoesNotAnswer()
+    {
+        // No anti-entropy: its messages would not count as reads, but keep the replicas quiet anyway.
+        await using var cluster = await TestCluster.StartWithNodeArgsAsync(3, "memory", "--anti-entropy-pause", "3600");
+        const string key = "targeted-read";
+        Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.Nodes[0].Url, key, "v1", "?w=3"));
+        var order = await cluster.LocateAsync(key);
+        var reader = cluster.Node(order[0]);
+        // The reader answers from its own copy and asks one other replica: the first after it in the
+        // key's preference list. The third is asked only when that one fails or is slow.
+        var (asked, spare) = (cluster.Node(order[1]), cluster.Node(order[2]));
+        // Metrics scrapes are cached for a moment: every count below is waited for, not read once.
+        async Task<long> ReceivedAsync(TestNode node, string method) =>
+            await cluster.MetricAsync(node, "ringkv_internode_messages_total", $"direction=\"received\",method=\"{method}\"");
+        async Task<long> ReadsAsync(TestNode node) => await ReceivedAsync(node, "read");
+
+        var (askedBefore, spareBefore, spareWrites) = (await ReadsAsync(asked), await ReadsAsync(spare), await ReceivedAsync(spare, "write"));
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal("v1", (await cluster.GetAsync(reader.Url, key)).Body);
+        }
+        await Eventually.WaitUntilAsync(async () => await ReadsAsync(asked) - askedBefore >= 20, TimeSpan.FromSeconds(10),
+            () => $"{asked.Id} did not receive the 20 reads");
+        // A write after the reads reaches the spare too: once its scrape shows that write, it is
+        // fresh enough to show the reads, and it must show none.
+        Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(reader.Url, key, "v1", "?w=3"));
+        await Eventually.WaitUntilAsync(async () => await ReceivedAsync(spare, "write") > spareWrites, TimeSpan.FromSeconds(10),
+            () => $"{spare.Id}'s metrics never showed the write");
+        Assert.Equal(0, await ReadsAsync(spare) - spareBefore);
+        Assert.Equal(20, await ReadsAsync(asked) - askedBefore);
+
+        // The replica it asks stops answering (SIGSTOP): reads still succeed, from the spare.
+        cluster.Pause(asked);
+        for (var i = 0; i < 5; i++)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var (status, body) = await cluster.GetAsync(reader.Url, key);
+            Assert.True(status == HttpStatusCode.OK && body == "v1", $"read {i} with {asked.Id} paused: {(int)status} {body}");
+            var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            Assert.True(took < TimeSpan.FromSeconds(2), $"read {i} with {asked.Id} paused took {took.TotalMilliseconds:F0} ms");
+        }
+        await Eventually.WaitUntilAsync(async () => await ReadsAsync(spare) - spareBefore >= 5, TimeSpan.FromSeconds(10),
+            () => $"{spare.Id} was not asked while {asked.Id} was paused");
+        cluster.Resume(asked);
+    }
+
+    [Fact]
     public async Task ListingAcrossTheClusterReturnsEveryLiveKeyOnce()
     {
         await using var cluster = await TestCluster.StartAsync(nodes: 4);

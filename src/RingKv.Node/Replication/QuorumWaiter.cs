@@ -16,10 +16,14 @@ public static class QuorumWaiter
         Func<T, string>? nodeOf = null)
         where T : class
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed outside the lock, and its continuation (the rest of the request) runs inline on
+        // the thread that brought the deciding answer: that thread is already finishing a batch of
+        // replica answers, and handing each request back to the pool cost a hop per request.
+        var done = new TaskCompletionSource();
         var successes = new List<T>(calls.Count);
         var nodes = new HashSet<string>(StringComparer.Ordinal);
         var failures = 0;
+        var decided = false;
         var gate = new object();
         foreach (var call in calls)
         {
@@ -35,11 +39,13 @@ public static class QuorumWaiter
                     {
                         failures++;
                     }
-                    if (successes.Count >= required || failures > calls.Count - required)
+                    if (decided || (successes.Count < required && failures <= calls.Count - required))
                     {
-                        done.TrySetResult();
+                        return;
                     }
+                    decided = true;
                 }
+                done.TrySetResult();
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         try

@@ -13,10 +13,10 @@ using RingKv.Storage.Hints;
 namespace RingKv.Node.Replication;
 
 /// <summary>
-/// The request coordinator (Dynamo §4.5): the node that receives a client request sends it to all
-/// replicas of the key's preference list in parallel, waits for W acknowledgements (writes) or R
-/// answers (reads), and answers with the newest version. Replicas that answered a read with an
-/// older version are repaired in the background (read repair).
+/// The request coordinator (Dynamo §4.5): the node that receives a client request sends a write to
+/// all replicas of the key's preference list in parallel and waits for W acknowledgements; it sends
+/// a read to R of them (more if one fails or is slow) and answers with the newest version.
+/// Replicas that answered a read with an older version are repaired in the background (read repair).
 /// </summary>
 public sealed partial class ReplicatedKeyValueService(
     IStorageEngine local,
@@ -29,6 +29,9 @@ public sealed partial class ReplicatedKeyValueService(
     TimeProvider time,
     ILogger<ReplicatedKeyValueService> logger) : IKeyValueService
 {
+    /// <summary>How long a read waits for its first R replicas before it asks the others too.</summary>
+    private static readonly TimeSpan SpeculativeReadDelay = TimeSpan.FromMilliseconds(50);
+
     private MapFacts? _facts;
 
     public int ReplicationFactor => view.Map?.ReplicationFactor ?? 3;
@@ -45,8 +48,33 @@ public sealed partial class ReplicatedKeyValueService(
         {
             throw new InsufficientReplicasException("read", required, replicas.Count, map.ReplicationFactor);
         }
-        var calls = replicas.Select(replica => ReadReplicaAsync(replica, key, cancellationToken)).ToList();
-        var (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken);
+        // R replicas are asked first (this node's own copy first: it costs no message); the others
+        // only when one of those fails or is slow (Cassandra's speculative retry). Quorum
+        // intersection needs R answers, not all of them, and asking every replica made each read
+        // cost a third more work on the replicas. The replica not asked is brought up to date by
+        // anti-entropy, or by a later read that asks it.
+        var selfAt = replicas.FindIndex(r => r.IsSelf);
+        if (selfAt > 0)
+        {
+            (replicas[0], replicas[selfAt]) = (replicas[selfAt], replicas[0]);
+        }
+        var started = time.GetTimestamp();
+        var calls = new List<Task<ReplicaAnswer?>>(replicas.Count);
+        for (var i = 0; i < required; i++)
+        {
+            calls.Add(ReadReplicaAsync(replicas[i], key, cancellationToken));
+        }
+        var (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, Min(SpeculativeReadDelay, options.RequestTimeout), cancellationToken);
+        if (answers is null && replicas.Count > required)
+        {
+            for (var i = required; i < replicas.Count; i++)
+            {
+                calls.Add(ReadReplicaAsync(replicas[i], key, cancellationToken));
+            }
+            metrics.ReplicaResponse("read", "speculative");
+            var left = options.RequestTimeout - time.GetElapsedTime(started);
+            (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+        }
         if (answers is null)
         {
             throw new InsufficientReplicasException("read", required, answered, replicas.Count);
@@ -55,6 +83,8 @@ public sealed partial class ReplicatedKeyValueService(
         _ = RepairAfterAllAnswerAsync(calls);
         return newest;
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     public async ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
     {

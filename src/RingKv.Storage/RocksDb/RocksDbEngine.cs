@@ -248,10 +248,7 @@ public sealed class RocksDbEngine : IStorageEngine
                 }
                 else
                 {
-                    foreach (var write in batch)
-                    {
-                        write.Completion.TrySetResult(write.Result);
-                    }
+                    Acknowledge([[.. batch]], error: null);
                 }
             }
             catch (Exception ex)
@@ -259,10 +256,7 @@ public sealed class RocksDbEngine : IStorageEngine
                 // Nothing of this batch is acknowledged: RocksDB applies a WriteBatch atomically or not at all.
                 // The versions recorded for it were never stored.
                 recent.Clear();
-                foreach (var write in batch)
-                {
-                    write.Completion.TrySetException(ex);
-                }
+                Acknowledge([[.. batch]], ex);
             }
         }
     }
@@ -279,29 +273,47 @@ public sealed class RocksDbEngine : IStorageEngine
             {
                 waiting.Add(batch);
             }
+            Exception? error = null;
             try
             {
                 Native.Instance.rocksdb_flush_wal(_db.Handle, 1);
-                foreach (var batch in waiting)
-                {
-                    foreach (var write in batch)
-                    {
-                        write.Completion.TrySetResult(write.Result);
-                    }
-                }
             }
             catch (Exception ex)
             {
-                foreach (var batch in waiting)
+                error = ex;
+            }
+            Acknowledge([.. waiting], error);
+        }
+    }
+
+    /// <summary>
+    /// Completes the writers of durable batches (or fails them) on one thread-pool work item. The
+    /// writers' continuations run inline there, one after another: handing each of them to the
+    /// pool on its own cost a work item, and often a thread wake-up, per write. Never on the
+    /// committer's or syncer's thread, which must go on to the next batch.
+    /// </summary>
+    private static void Acknowledge(PendingWrite[][] batches, Exception? error) =>
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state =>
+            {
+                var (batches, error) = state;
+                foreach (var batch in batches)
                 {
                     foreach (var write in batch)
                     {
-                        write.Completion.TrySetException(ex);
+                        if (error is null)
+                        {
+                            write.Completion.TrySetResult(write.Result);
+                        }
+                        else
+                        {
+                            write.Completion.TrySetException(error);
+                        }
                     }
                 }
-            }
-        }
-    }
+            },
+            (batches, error),
+            preferLocal: false);
 
     /// <summary>
     /// Deletes each candidate that is still exactly the tombstone the scan found. A key written
@@ -366,7 +378,8 @@ public sealed class RocksDbEngine : IStorageEngine
         public WritePrecondition Precondition { get; } = precondition;
         public byte[] DbKey { get; } = dbKey;
         public byte[] DbValue { get; } = dbValue;
-        public TaskCompletionSource<WriteResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completed by <see cref="Acknowledge"/>, whose work item runs the writer's continuation inline.</summary>
+        public TaskCompletionSource<WriteResult> Completion { get; } = new();
 
         /// <summary>Decided by the committer; handed to the writer once durable.</summary>
         public WriteResult Result { get; set; }

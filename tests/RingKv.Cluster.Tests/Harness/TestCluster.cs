@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -295,6 +296,21 @@ public sealed class TestCluster : IAsyncDisposable
     {
         using var response = await Http.GetAsync(new Uri(node, "/v1/kv/" + Uri.EscapeDataString(key) + query));
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The sum of a metric's samples whose labels contain <paramref name="label"/>, from the node's /metrics.</summary>
+    public async Task<long> MetricAsync(TestNode node, string name, string label)
+    {
+        var text = await Http.GetStringAsync(new Uri(node.Url, "/metrics"));
+        long sum = 0;
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal) && (line.Length == name.Length || line[name.Length] is '{' or ' ') && line.Contains(label, StringComparison.Ordinal))
+            {
+                sum += (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+        return sum;
     }
 
     private async Task<bool> IsReadyAsync(TestNode node)
