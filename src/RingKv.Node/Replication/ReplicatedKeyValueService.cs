@@ -64,8 +64,10 @@ public sealed partial class ReplicatedKeyValueService(
         {
             calls.Add(ReadReplicaAsync(replicas[i], key, cancellationToken));
         }
-        var (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, Min(SpeculativeReadDelay, options.RequestTimeout), cancellationToken);
-        if (answers is null && replicas.Count > required)
+        // Without a replica in reserve there is nothing to speculate with: the first wait is the whole one.
+        var spares = replicas.Count > required;
+        var (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, spares ? Min(SpeculativeReadDelay, options.RequestTimeout) : options.RequestTimeout, cancellationToken);
+        if (answers is null && spares)
         {
             for (var i = required; i < replicas.Count; i++)
             {
