@@ -68,7 +68,7 @@ public sealed class RocksDbEngine : IStorageEngine
         // Small memtables are also cheaper to write: every write inserts into the active memtable's
         // skip list, and with 32 MiB ones (~190,000 entries of 100-byte values) that insert was a
         // tenth of a node's CPU under an overwrite load, almost all of it cache misses; with 8 MiB
-        // it is half that (docs/PERFORMANCE.md). They are flushed four times as often, so L0 takes
+        // it is 7% (docs/PERFORMANCE.md). They are flushed four times as often, so L0 takes
         // eight files before it is compacted into L1: each L0 to L1 compaction still brings in
         // 64 MiB, as with two 32 MiB memtables, and a random-key load is not rewritten more often.
         var options = new DbOptions()
