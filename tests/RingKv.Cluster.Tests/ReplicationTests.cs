@@ -122,7 +122,11 @@ public sealed class ReplicationTests
             await cluster.MetricAsync(node, "ringkv_internode_messages_total", $"direction=\"received\",method=\"{method}\"");
         async Task<long> ReadsAsync(TestNode node) => await ReceivedAsync(node, "read");
 
+        // Reads the reader sent to the spare because the first replica was slow (speculative retries).
+        async Task<long> SpeculatedAsync() => await cluster.MetricAsync(reader, "ringkv_replica_responses_total", "outcome=\"speculative\"");
+
         var (askedBefore, spareBefore, spareWrites) = (await ReadsAsync(asked), await ReadsAsync(spare), await ReceivedAsync(spare, "write"));
+        var speculatedBefore = await SpeculatedAsync();
         for (var i = 0; i < 20; i++)
         {
             Assert.Equal("v1", (await cluster.GetAsync(reader.Url, key)).Body);
@@ -130,12 +134,23 @@ public sealed class ReplicationTests
         await Eventually.WaitUntilAsync(async () => await ReadsAsync(asked) - askedBefore >= 20, TimeSpan.FromSeconds(10),
             () => $"{asked.Id} did not receive the 20 reads");
         // A write after the reads reaches the spare too: once its scrape shows that write, it is
-        // fresh enough to show the reads, and it must show none.
+        // fresh enough to show the reads. The spare may only have had the reads the reader sent it
+        // as speculative retries (none on a quiet machine; a loaded one can make the first replica
+        // slower than the speculative delay now and then).
         Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(reader.Url, key, "v1", "?w=3"));
         await Eventually.WaitUntilAsync(async () => await ReceivedAsync(spare, "write") > spareWrites, TimeSpan.FromSeconds(10),
             () => $"{spare.Id}'s metrics never showed the write");
-        Assert.Equal(0, await ReadsAsync(spare) - spareBefore);
+        // A speculative read can still be on its way to the spare when its read has been answered.
+        long spareReads = 0;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            spareReads = await ReadsAsync(spare) - spareBefore;
+            return await SpeculatedAsync() - speculatedBefore == spareReads;
+        }, TimeSpan.FromSeconds(10),
+            () => $"{spare.Id} received {spareReads} of the 20 reads, but {reader.Id} did not speculate that often: a read asked a replica it did not need");
+        Assert.True(spareReads < 20, $"{spare.Id} received all 20 reads");
         Assert.Equal(20, await ReadsAsync(asked) - askedBefore);
+        spareBefore += spareReads;
 
         // ?r=3 has no replica in reserve, so it waits the whole request timeout for all three, not
         // the speculative delay: a replica stopped for 300 ms makes it slower, not refused.
