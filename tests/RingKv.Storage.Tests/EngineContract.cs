@@ -35,6 +35,24 @@ public sealed class RocksDbEngineTests : EngineContract, IDisposable
         }
     }
 
+    [Fact]
+    public async Task IndexAndFilterBlocksOfStoredTablesStayPinnedInTheCache()
+    {
+        await using (var engine = await OpenAsync())
+        {
+            for (var i = 0; i < 2000; i++)
+            {
+                await engine.WriteAsync(Entry($"key-{i}", "value", 10), WritePrecondition.None);
+            }
+        }
+        // Reopening flushes the recovered log into a table, which is opened with its blocks pinned.
+        await using var reopened = RocksDbEngine.Open(_directory, FsyncMode.Batch, Time);
+        Assert.NotNull(reopened.Get("key-7"));
+        // At least the table's bloom filter (10 bits per key) is held pinned; unpinned, only the
+        // cache's own bookkeeping (under 100 bytes) would be.
+        Assert.True(reopened.PinnedCacheBytes >= 2000 * 10 / 8, $"{reopened.PinnedCacheBytes} bytes pinned: the table's index and filter blocks are not");
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_directory))

@@ -26,6 +26,8 @@ public sealed class RocksDbEngine : IStorageEngine
     private const int MaxBatchWrites = 512;
     private const int RecentVersionCapacity = 65_536;
     private const int PurgeSlice = 1024;
+    /// <summary>RocksDB's <c>PinningTier::kAll</c>.</summary>
+    private const int PinAllIndexAndFilterBlocks = 3;
 
     private readonly RocksDbSharp.RocksDb _db;
     private readonly WriteOptions _writeOptions;
@@ -62,6 +64,13 @@ public sealed class RocksDbEngine : IStorageEngine
             .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
             .SetBlockCache(Cache.CreateLru(64UL * 1024 * 1024))
             .SetCacheIndexAndFilterBlocks(true);
+        // Index and filter blocks stay pinned in the cache for as long as their table is open
+        // (PinningTier::kAll), counted in its 64 MiB. Unpinned, the data blocks that every
+        // overwrite's version check reads pushed them out, and each check then read back and
+        // verified a whole table's filter and index, hundreds of KiB, to find one key: an overwrite
+        // pass over a million keys ran at a third of the speed of the first fill
+        // (docs/PERFORMANCE.md). They are small: about 2 MiB per million entries.
+        Native.Instance.rocksdb_block_based_options_set_unpartitioned_pinning_tier(table.Handle, PinAllIndexAndFilterBlocks);
         // Memory is bounded by design (a node holding a million entries stays under 400 MB): four
         // 8 MiB memtables at most, and the 64 MiB block cache above holds index and filter blocks
         // too, so table readers do not grow outside it.
@@ -179,6 +188,9 @@ public sealed class RocksDbEngine : IStorageEngine
             Property(_db, "rocksdb.estimate-num-keys"),
             Property(_db, "rocksdb.estimate-live-data-size") + Property(_db, "rocksdb.cur-size-all-mem-tables"));
     }
+
+    /// <summary>Bytes of the block cache held pinned: the index and filter blocks of the open tables.</summary>
+    internal long PinnedCacheBytes => long.TryParse(_db.GetProperty("rocksdb.block-cache-pinned-usage"), out var value) ? value : 0;
 
     public async ValueTask DisposeAsync()
     {
