@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,9 @@ namespace RingKv.Node.Hosting;
 /// </summary>
 public static class NodeHost
 {
+    /// <summary>gRPC's length prefix before each message: a compressed flag and a 4-byte length.</summary>
+    private const int GrpcMessagePrefixBytes = 5;
+
     /// <summary>Builds the node's web application. Run it with <c>RunAsync</c>; its URLs are known once started.</summary>
     public static WebApplication Build(NodeOptions options, string[]? args = null)
     {
@@ -119,7 +123,7 @@ public static class NodeHost
             builder.Services.AddHostedService<AntiEntropyService>();
             builder.Services.AddGrpc(grpc =>
             {
-                grpc.MaxReceiveMessageSize = 64 * 1024 * 1024;
+                grpc.MaxReceiveMessageSize = ServerLimits.InternodeMaxMessageBytes;
                 grpc.EnableDetailedErrors = false;
             });
         }
@@ -154,6 +158,11 @@ public static class NodeHost
                     metrics.Rejected("internode");
                     audit.ClusterSecretRefused(context, "internode", context.Request.Headers.ContainsKey(ClusterSecret.HeaderName));
                     return Problem.WriteAsync(context, 401, "cluster-secret-required", "Not a member of this cluster", "Internode calls need the cluster secret.");
+                }
+                // A member's batch may be larger than one client value; gRPC's message limit bounds it.
+                if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } body)
+                {
+                    body.MaxRequestBodySize = ServerLimits.InternodeMaxMessageBytes + GrpcMessagePrefixBytes;
                 }
                 return next(context);
             });

@@ -116,6 +116,8 @@ public sealed class NodeOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Port, 65535);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxKeyBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxValueBytes, 1);
+        // Every value must fit, with its key, in one internode message to be replicated at all.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxValueBytes, ServerLimits.InternodeMaxMessageBytes / 2);
         ArgumentOutOfRangeException.ThrowIfNegative(InternodePort);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(InternodePort, 65535);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);

@@ -24,6 +24,13 @@ public sealed class ServerLimits
     public const int Http2HeaderTableBytes = 4 * 1024;
     public const int Http2MaxHeaderFieldBytes = 32 * 1024;
 
+    /// <summary>
+    /// Largest internode gRPC message a node accepts. A member's write call coalesces many entries,
+    /// so it may exceed the client value limit: once the caller has shown the cluster secret, this
+    /// bounds its request body instead (gRPC's 5-byte message prefix on top).
+    /// </summary>
+    public const int InternodeMaxMessageBytes = 64 * 1024 * 1024;
+
     /// <summary>Concurrent connections per listener. Default 4096: a flood of idle connections cannot exhaust memory or file descriptors.</summary>
     public int MaxConnections { get; set; } = 4096;
 

@@ -7,32 +7,42 @@ namespace RingKv.Node.Internode;
 /// requests that arrive queue up and go together in the next one. No request waits for a timer:
 /// a lone request is sent at once; under load, batches grow by themselves, so the cost of a call
 /// (headers, HTTP/2 frames, a thread hop on each side) is paid once per batch instead of once per
-/// key. A few calls may be in flight at once, to keep the connection busy.
+/// key. A few calls may be in flight at once, to keep the connection busy. A batch is bounded by
+/// count and, when items are weighed, by total weight (bytes): one item heavier than the bound
+/// still goes, alone.
 /// </summary>
 public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> _send;
     private readonly int _maxBatch;
+    private readonly Func<TItem, long>? _weigh;
+    private readonly long _maxBatchWeight;
     private readonly SemaphoreSlim _inFlight;
     private readonly Task _loop;
 
     /// <param name="send">Sends one batch; returns one result per item, in order.</param>
     /// <param name="maxBatch">Most items in one call.</param>
     /// <param name="maxInFlight">Most calls in flight at once.</param>
-    public CoalescingBatcher(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> send, int maxBatch, int maxInFlight)
+    /// <param name="weigh">An item's weight (its bytes on the wire); null: batches are bounded by count only.</param>
+    /// <param name="maxBatchWeight">Most total weight in one call, unless a single item weighs more.</param>
+    public CoalescingBatcher(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> send, int maxBatch, int maxInFlight,
+        Func<TItem, long>? weigh = null, long maxBatchWeight = long.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchWeight, 1);
         _send = send;
         _maxBatch = maxBatch;
+        _weigh = weigh;
+        _maxBatchWeight = maxBatchWeight;
         _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
         _loop = Task.Run(LoopAsync);
     }
 
     public Task<TResult> SendAsync(TItem item)
     {
-        var pending = new Pending(item);
+        var pending = new Pending(item, _weigh?.Invoke(item) ?? 0);
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(CoalescingBatcher<TItem, TResult>));
@@ -53,9 +63,16 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
         {
             await _inFlight.WaitAsync().ConfigureAwait(false);
             var batch = new List<Pending>(Math.Min(_maxBatch, 64));
-            while (batch.Count < _maxBatch && reader.TryRead(out var next))
+            long weight = 0;
+            while (batch.Count < _maxBatch && reader.TryPeek(out var next))
             {
+                if (batch.Count > 0 && weight + next.Weight > _maxBatchWeight)
+                {
+                    break;
+                }
+                reader.TryRead(out _);
                 batch.Add(next);
+                weight += next.Weight;
             }
             if (batch.Count == 0)
             {
@@ -93,9 +110,11 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
         }
     }
 
-    private sealed class Pending(TItem item)
+    private sealed class Pending(TItem item, long weight)
     {
         public TItem Item { get; } = item;
+
+        public long Weight { get; } = weight;
 
         /// <remarks>
         /// Continuations run inline on the thread that completes the batch: what waits on one

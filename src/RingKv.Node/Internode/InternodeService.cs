@@ -21,6 +21,9 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
     private const int MaxListLimit = 1000;
     private const int ChunkEntries = 512;
 
+    /// <summary>A chunk is sent once its keys and values reach this many bytes, however few entries it has.</summary>
+    private const int ChunkBytes = 4 * 1024 * 1024;
+
     public override async Task<WriteReply> Write(WriteRequest request, ServerCallContext context)
     {
         Observe(request.Header);
@@ -105,15 +108,18 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         Observe(request.Header);
         var digest = RangeDigest.Empty;
         var chunk = new RangeChunk();
+        long chunkBytes = 0;
         foreach (var entry in Data.RangeScan.Entries(engine, new TokenRange(request.Start, request.End)))
         {
             chunk.Entries.Add(entry.ToMessage());
             digest = digest.Add(RangeDigest.EntryHash(entry.Key, entry.Version, entry.Deleted, entry.Value));
-            if (chunk.Entries.Count == ChunkEntries)
+            chunkBytes += entry.Value.Length + entry.Key.Length;
+            if (chunk.Entries.Count == ChunkEntries || chunkBytes >= ChunkBytes)
             {
                 await responseStream.WriteAsync(chunk, context.CancellationToken);
                 metrics.InternodeSent("stream-range", chunk.Entries.Count);
                 chunk = new RangeChunk();
+                chunkBytes = 0;
             }
         }
         chunk.Last = true;

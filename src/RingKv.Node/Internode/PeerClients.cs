@@ -23,6 +23,16 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
     private const int MaxBatch = 256;
     private const int MaxCallsInFlight = 4;
 
+    /// <summary>
+    /// Most value and key bytes in one write call. A batch of 256 large values would be a message
+    /// of hundreds of MiB, held whole in memory at both ends; the receiving node refuses anything
+    /// over <see cref="ServerLimits.InternodeMaxMessageBytes"/>.
+    /// </summary>
+    private const long MaxBatchBytes = 4 * 1024 * 1024;
+
+    /// <summary>What an entry costs on the wire besides its key and value: version, flags, content type, framing.</summary>
+    private const int EntryOverheadBytes = 128;
+
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
 
     public Peer For(string internodeUrl) => _peers.GetOrAdd(internodeUrl, url => new Peer(this, url));
@@ -81,7 +91,8 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
                 MaxSendMessageSize = 512 * 1024 * 1024,
             });
             Client = new Protocol.Internode.InternodeClient(_channel);
-            _writes = new CoalescingBatcher<(Entry, string), int>(SendWritesAsync, MaxBatch, MaxCallsInFlight);
+            _writes = new CoalescingBatcher<(Entry, string), int>(SendWritesAsync, MaxBatch, MaxCallsInFlight,
+                static item => item.Item1.Value.Length + item.Item1.Key.Length + item.Item1.ContentType.Length + EntryOverheadBytes, MaxBatchBytes);
             _reads = new CoalescingBatcher<string, ReadResult>(SendReadsAsync, MaxBatch, MaxCallsInFlight);
         }
 
