@@ -9,7 +9,8 @@ namespace RingKv.Node.Internode;
 /// (headers, HTTP/2 frames, a thread hop on each side) is paid once per batch instead of once per
 /// key. A few calls may be in flight at once, to keep the connection busy. A batch is bounded by
 /// count and, when items are weighed, by total weight (bytes): one item heavier than the bound
-/// still goes, alone.
+/// still goes, alone. The weight waiting to be sent is bounded too: a peer slower than the rate
+/// of requests does not make this node hold an ever longer queue of values for it.
 /// </summary>
 public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
 {
@@ -18,7 +19,9 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly Func<TItem, long>? _weigh;
     private readonly long _maxBatchWeight;
+    private readonly long _maxQueuedWeight;
     private readonly SemaphoreSlim _inFlight;
+    private long _queuedWeight;
     private readonly Task _loop;
 
     /// <param name="send">Sends one batch; returns one result per item, in order.</param>
@@ -26,28 +29,43 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
     /// <param name="maxInFlight">Most calls in flight at once.</param>
     /// <param name="weigh">An item's weight (its bytes on the wire); null: batches are bounded by count only.</param>
     /// <param name="maxBatchWeight">Most total weight in one call, unless a single item weighs more.</param>
+    /// <param name="maxQueuedWeight">Most total weight waiting to be sent; <see cref="TrySend"/> refuses more (an item alone is always taken).</param>
     public CoalescingBatcher(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> send, int maxBatch, int maxInFlight,
-        Func<TItem, long>? weigh = null, long maxBatchWeight = long.MaxValue)
+        Func<TItem, long>? weigh = null, long maxBatchWeight = long.MaxValue, long maxQueuedWeight = long.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchWeight, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxQueuedWeight, 1);
         _send = send;
         _maxBatch = maxBatch;
         _weigh = weigh;
         _maxBatchWeight = maxBatchWeight;
+        _maxQueuedWeight = maxQueuedWeight;
         _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
         _loop = Task.Run(LoopAsync);
     }
 
-    public Task<TResult> SendAsync(TItem item)
+    public Task<TResult> SendAsync(TItem item) =>
+        TrySend(item, out var result) ? result : throw new InvalidOperationException("The queue is full; use TrySend where a bound is set.");
+
+    /// <summary>Queues an item for the next call, unless what already waits would then weigh more than the bound.</summary>
+    public bool TrySend(TItem item, out Task<TResult> result)
     {
         var pending = new Pending(item, _weigh?.Invoke(item) ?? 0);
+        var queued = Interlocked.Add(ref _queuedWeight, pending.Weight);
+        if (queued > _maxQueuedWeight && queued != pending.Weight)
+        {
+            Interlocked.Add(ref _queuedWeight, -pending.Weight);
+            result = null!;
+            return false;
+        }
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(CoalescingBatcher<TItem, TResult>));
         }
-        return pending.Completion.Task;
+        result = pending.Completion.Task;
+        return true;
     }
 
     public async ValueTask DisposeAsync()
@@ -73,6 +91,7 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
                 reader.TryRead(out _);
                 batch.Add(next);
                 weight += next.Weight;
+                Interlocked.Add(ref _queuedWeight, -next.Weight);
             }
             if (batch.Count == 0)
             {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Grpc.Core;
 using Grpc.Net.Client;
 using RingKv.Core.Versioning;
 using RingKv.Node.Hosting;
@@ -29,6 +30,15 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
     /// over <see cref="ServerLimits.InternodeMaxMessageBytes"/>.
     /// </summary>
     private const long MaxBatchBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Most value and key bytes of writes waiting for one peer. A write waits while four calls to
+    /// that peer are in flight; a peer slower than the rate of writes (a quorum does not wait for
+    /// it) would otherwise make this node hold every value it has not taken yet. Past the bound its
+    /// writes fail at once, as if it had timed out: the quorum goes on with the others and
+    /// anti-entropy brings it up to date.
+    /// </summary>
+    private const long MaxBacklogBytes = 32 * 1024 * 1024;
 
     /// <summary>What an entry costs on the wire besides its key and value: version, flags, content type, framing.</summary>
     private const int EntryOverheadBytes = 128;
@@ -63,6 +73,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
     public sealed class Peer : IAsyncDisposable
     {
         private readonly PeerClients _owner;
+        private readonly string _url;
         private readonly GrpcChannel _channel;
         private readonly CoalescingBatcher<(Entry Entry, string HintOwner), int> _writes;
         private readonly CoalescingBatcher<string, ReadResult> _reads;
@@ -70,6 +81,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
         public Peer(PeerClients owner, string url)
         {
             _owner = owner;
+            _url = url;
             var handler = new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
@@ -92,17 +104,22 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
             });
             Client = new Protocol.Internode.InternodeClient(_channel);
             _writes = new CoalescingBatcher<(Entry, string), int>(SendWritesAsync, MaxBatch, MaxCallsInFlight,
-                static item => item.Item1.Value.Length + item.Item1.Key.Length + item.Item1.ContentType.Length + EntryOverheadBytes, MaxBatchBytes);
+                static item => item.Item1.Value.Length + item.Item1.Key.Length + item.Item1.ContentType.Length + EntryOverheadBytes, MaxBatchBytes, MaxBacklogBytes);
             _reads = new CoalescingBatcher<string, ReadResult>(SendReadsAsync, MaxBatch, MaxCallsInFlight);
         }
 
         public Protocol.Internode.InternodeClient Client { get; }
 
         /// <summary>Applies an entry on the peer; 0 applied, 1 stale (a newer version was kept).</summary>
-        public Task<int> WriteAsync(Entry entry) => _writes.SendAsync((entry, string.Empty));
+        public Task<int> WriteAsync(Entry entry) => Send(entry, string.Empty);
 
         /// <summary>Asks the peer to keep an entry as a hint for a down owner; 0 stored, 2 refused (its hint store is full).</summary>
-        public Task<int> WriteHintAsync(Entry entry, string owner) => _writes.SendAsync((entry, owner));
+        public Task<int> WriteHintAsync(Entry entry, string owner) => Send(entry, owner);
+
+        private Task<int> Send(Entry entry, string hintOwner) =>
+            _writes.TrySend((entry, hintOwner), out var result) ? result
+                : Task.FromException<int>(new RpcException(new Status(StatusCode.ResourceExhausted,
+                    $"More than {MaxBacklogBytes / (1024 * 1024)} MiB of writes are waiting to be sent to {_url}.")));
 
         public Task<ReadResult> ReadAsync(string key) => _reads.SendAsync(key);
 

@@ -88,6 +88,15 @@ public sealed partial class ReplicatedKeyValueService(
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
+    /// <summary>How a replica call that failed shows in the replica-response metric.</summary>
+    private static string FailureOutcome(Exception ex) => ex switch
+    {
+        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.DeadlineExceeded } => "timeout",
+        // Refused before it was sent: too many bytes already wait for that peer (PeerClients).
+        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.ResourceExhausted } => "backlogged",
+        _ => "error",
+    };
+
     public async ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
     {
         var map = RequireMap();
@@ -171,7 +180,7 @@ public sealed partial class ReplicatedKeyValueService(
         }
         catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException or OperationCanceledException)
         {
-            metrics.ReplicaResponse("read", ex is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.DeadlineExceeded } ? "timeout" : "error");
+            metrics.ReplicaResponse("read", FailureOutcome(ex));
             LogReplicaFailed(logger, "read", replica.NodeId, ex.Message);
             return null;
         }
@@ -270,7 +279,7 @@ public sealed partial class ReplicatedKeyValueService(
         }
         catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException or OperationCanceledException)
         {
-            metrics.ReplicaResponse(operation, ex is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.DeadlineExceeded } ? "timeout" : "error");
+            metrics.ReplicaResponse(operation, FailureOutcome(ex));
             LogReplicaFailed(logger, operation, replica.NodeId, ex.Message);
             return null;
         }

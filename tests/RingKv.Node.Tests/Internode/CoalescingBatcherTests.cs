@@ -72,6 +72,42 @@ public sealed class CoalescingBatcherTests
     }
 
     [Fact]
+    public async Task WhatWaitsForASlowPeerIsBoundedByWeight()
+    {
+        var calls = new ConcurrentQueue<int[]>();
+        var firstCallHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var batcher = new CoalescingBatcher<int, int>(
+            async items =>
+            {
+                calls.Enqueue([.. items]);
+                if (calls.Count == 1)
+                {
+                    firstCallHeld.SetResult();
+                    await release.Task;
+                }
+                return [.. items];
+            },
+            maxBatch: 100, maxInFlight: 1, weigh: item => item, maxBatchWeight: 100, maxQueuedWeight: 10);
+
+        Assert.True(batcher.TrySend(50, out var first));
+        await firstCallHeld.Task.WaitAsync(Deadline);
+        // The call in flight does not count; what queues behind it does: 4 + 4, then 4 more is over 10.
+        Assert.True(batcher.TrySend(4, out var second));
+        Assert.True(batcher.TrySend(4, out var third));
+        Assert.False(batcher.TrySend(4, out _));
+        Assert.False(batcher.TrySend(3, out _));
+        Assert.True(batcher.TrySend(2, out var fourth));
+        release.SetResult();
+        await Task.WhenAll(first, second, third, fourth).WaitAsync(Deadline);
+
+        // Drained, the queue takes again, and one item heavier than the bound is taken on its own.
+        Assert.True(batcher.TrySend(12, out var heavy));
+        Assert.Equal(12, await heavy.WaitAsync(Deadline));
+        Assert.Equal([[50], [4, 4, 2], [12]], calls.ToArray());
+    }
+
+    [Fact]
     public async Task AFailedCallFailsEveryRequestItCarried()
     {
         await using var batcher = new CoalescingBatcher<int, int>(
