@@ -24,7 +24,7 @@ public static class NodeCommand
             DefaultValueFactory = _ => defaults.Fsync.ToString().ToLowerInvariant(),
         };
         fsync.AcceptOnlyFromAmong("always", "batch", "never");
-        var maxValueBytes = new Option<int>("--max-value-bytes") { Description = "Largest value; larger ones get 413.", DefaultValueFactory = _ => defaults.MaxValueBytes, HelpName = "N" };
+        var maxValueBytes = new Option<int>("--max-value-bytes") { Description = "Largest value, at most 32 MiB (33554432); larger ones get 413.", DefaultValueFactory = _ => defaults.MaxValueBytes, HelpName = "N" };
         var maxKeyBytes = new Option<int>("--max-key-bytes") { Description = "Largest key in UTF-8 bytes.", DefaultValueFactory = _ => defaults.MaxKeyBytes, HelpName = "N" };
         var nodeId = new Option<uint>("--node-id") { Description = "This node's id, written into every version it issues.", DefaultValueFactory = _ => defaults.NodeId, HelpName = "N" };
         var join = new Option<string?>("--join") { Description = "Coordinator URL to join: the node becomes a cluster member (the coordinator decides). Without it the node runs alone.", HelpName = "URL" };
