@@ -35,8 +35,8 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
     /// Most value and key bytes of writes waiting for one peer. A write waits while four calls to
     /// that peer are in flight; a peer slower than the rate of writes (a quorum does not wait for
     /// it) would otherwise make this node hold every value it has not taken yet. Past the bound its
-    /// writes fail at once, as if it had timed out: the quorum goes on with the others and
-    /// anti-entropy brings it up to date.
+    /// writes fail at once, as if it had timed out: the quorum goes on with the others, a fallback
+    /// keeps a hint where there is one, and anti-entropy brings the peer up to date.
     /// </summary>
     private const long MaxBacklogBytes = 32 * 1024 * 1024;
 
