@@ -103,9 +103,9 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
                 MaxSendMessageSize = 512 * 1024 * 1024,
             });
             Client = new Protocol.Internode.InternodeClient(_channel);
-            _writes = new CoalescingBatcher<(Entry, string), int>(SendWritesAsync, MaxBatch, MaxCallsInFlight,
-                static item => item.Item1.Value.Length + item.Item1.Key.Length + item.Item1.ContentType.Length + EntryOverheadBytes, MaxBatchBytes, MaxBacklogBytes);
-            _reads = new CoalescingBatcher<string, ReadResult>(SendReadsAsync, MaxBatch, MaxCallsInFlight);
+            _writes = new(SendWritesAsync, MaxBatch, MaxCallsInFlight,
+                static item => item.Entry.Value.Length + item.Entry.Key.Length + item.Entry.ContentType.Length + EntryOverheadBytes, MaxBatchBytes, MaxBacklogBytes);
+            _reads = new(SendReadsAsync, MaxBatch, MaxCallsInFlight);
         }
 
         public Protocol.Internode.InternodeClient Client { get; }
