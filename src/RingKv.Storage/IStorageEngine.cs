@@ -17,6 +17,21 @@ public interface IStorageEngine : IAsyncDisposable
     /// </summary>
     ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stores each entry as <see cref="WriteAsync"/> does without a precondition, and completes
+    /// once all of them are decided and durable: one result per entry, in order. A replica applies
+    /// a peer's batch this way, as one unit of the group commit instead of one task per entry.
+    /// </summary>
+    async ValueTask<WriteResult[]> WriteAllAsync(IReadOnlyList<StoredEntry> entries, CancellationToken cancellationToken = default)
+    {
+        var writes = new Task<WriteResult>[entries.Count];
+        for (var i = 0; i < writes.Length; i++)
+        {
+            writes[i] = WriteAsync(entries[i], WritePrecondition.None, cancellationToken).AsTask();
+        }
+        return await Task.WhenAll(writes).ConfigureAwait(false);
+    }
+
     /// <summary>The stored entry, tombstones and expired entries included; callers decide what is live.</summary>
     StoredEntry? Get(string key);
 

@@ -277,6 +277,30 @@ public abstract class EngineContract
     }
 
     [Fact]
+    public async Task AGroupWriteAnswersEachEntryInOrderAndChecksEachVersion()
+    {
+        await using var engine = await OpenAsync();
+        await engine.WriteAsync(Entry("held", "newer", 500), WritePrecondition.None);
+        // More entries than one commit takes, so a group may span batches; a key twice in it, older second.
+        var group = Enumerable.Range(0, 1200).Select(i => Entry("g" + i, "v" + i, 100)).ToList();
+        group.Insert(7, Entry("held", "older", 100));
+        group.Insert(20, Entry("twice", "second", 300));
+        group.Insert(700, Entry("twice", "first", 200));
+        var results = await engine.WriteAllAsync(group);
+
+        Assert.Equal(group.Count, results.Length);
+        Assert.Equal(WriteStatus.Stale, results[7].Status);
+        Assert.Equal(new EntryVersion(500, 1), results[7].Current);
+        Assert.Equal(WriteStatus.Applied, results[20].Status);
+        Assert.Equal(WriteStatus.Stale, results[700].Status);
+        Assert.Equal(2, results.Count(r => r.Status == WriteStatus.Stale));
+        Assert.Equal("newer", Encoding.UTF8.GetString(engine.Get("held")!.Value));
+        Assert.Equal("second", Encoding.UTF8.GetString(engine.Get("twice")!.Value));
+        Assert.Equal("v1199", Encoding.UTF8.GetString(engine.Get("g1199")!.Value));
+        Assert.Empty(await engine.WriteAllAsync([]));
+    }
+
+    [Fact]
     public async Task AfterARangeDeletionAnOlderWriteLandsAndOtherKeysKeepTheirVersions()
     {
         await using var engine = await OpenAsync();

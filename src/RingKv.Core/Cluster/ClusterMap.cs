@@ -94,7 +94,18 @@ public sealed class ClusterMap
     [JsonIgnore]
     public ConsistentHashRing FutureRing => _futureRing ??= BuildRing(static m => m.State != MemberState.Leaving);
 
-    public ClusterMember? FindMember(string id) => Members.FirstOrDefault(m => m.Id == id);
+    public ClusterMember? FindMember(string id)
+    {
+        // A loop, not LINQ: every coordinated request looks up its replicas here.
+        for (var i = 0; i < Members.Count; i++)
+        {
+            if (Members[i].Id == id)
+            {
+                return Members[i];
+            }
+        }
+        return null;
+    }
 
     public ClusterMember? FindMember(uint number) => Members.FirstOrDefault(m => m.Number == number);
 

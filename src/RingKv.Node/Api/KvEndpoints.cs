@@ -29,19 +29,27 @@ public static class KvEndpoints
 
     private const int MaxContentTypeLength = 255;
 
+    // The query parameters each operation takes (anything else is a 400): arrays made once, not per request.
+    private static readonly string[] GetQuery = ["r", "consistency"];
+    private static readonly string[] PutQuery = ["ttl", "w", "consistency"];
+    private static readonly string[] DeleteQuery = ["w", "consistency"];
+    private static readonly string[] ListQuery = ["prefix", "limit", "cursor"];
+
     public static IEndpointRouteBuilder MapKvApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Get, HttpMethods.Head], context => Guarded(context, "get", GetAsync));
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Put], context => Guarded(context, "put", PutAsync));
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Delete], context => Guarded(context, "delete", DeleteAsync));
-        routes.MapMethods("/v1/kv", [HttpMethods.Get, HttpMethods.Head], context => Guarded(context, "list", ListAsync));
+        // The node's services are singletons, looked up once here: reaching them through
+        // RequestServices would create a service scope for every request.
+        var node = routes.ServiceProvider.GetRequiredService<NodeContext>();
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Get, HttpMethods.Head], context => Guarded(context, node, "get", GetAsync));
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Put], context => Guarded(context, node, "put", PutAsync));
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Delete], context => Guarded(context, node, "delete", DeleteAsync));
+        routes.MapMethods("/v1/kv", [HttpMethods.Get, HttpMethods.Head], context => Guarded(context, node, "list", ListAsync));
         return routes;
     }
 
-    private static async Task GetAsync(HttpContext context)
+    private static async Task GetAsync(HttpContext context, NodeContext node)
     {
-        var node = context.RequestServices.GetRequiredService<NodeContext>();
-        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, "r", "consistency") ||
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, GetQuery) ||
             await ReadQuorumOrAnswerAsync(context, node, "r") is not { } quorum)
         {
             return;
@@ -73,10 +81,9 @@ public static class KvEndpoints
         }
     }
 
-    private static async Task PutAsync(HttpContext context)
+    private static async Task PutAsync(HttpContext context, NodeContext node)
     {
-        var node = context.RequestServices.GetRequiredService<NodeContext>();
-        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, "ttl", "w", "consistency") ||
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, PutQuery) ||
             await ReadQuorumOrAnswerAsync(context, node, "w") is not { } quorum)
         {
             return;
@@ -95,7 +102,7 @@ public static class KvEndpoints
             return;
         }
         var contentType = context.Request.ContentType ?? StoredEntry.DefaultContentType;
-        if (contentType.Length == 0 || contentType.Length > MaxContentTypeLength || contentType.Any(char.IsControl))
+        if (contentType.Length == 0 || contentType.Length > MaxContentTypeLength || ControlCharacters.In(contentType))
         {
             await Problem.InvalidHeader(context, $"Content-Type must be 1 to {MaxContentTypeLength} printable characters.");
             return;
@@ -137,10 +144,9 @@ public static class KvEndpoints
         await AnswerWriteAsync(context, result, version);
     }
 
-    private static async Task DeleteAsync(HttpContext context)
+    private static async Task DeleteAsync(HttpContext context, NodeContext node)
     {
-        var node = context.RequestServices.GetRequiredService<NodeContext>();
-        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, "w", "consistency") ||
+        if (await ReadKeyOrAnswerAsync(context, node) is not { } key || !await AllowOnlyQueryAsync(context, DeleteQuery) ||
             await ReadQuorumOrAnswerAsync(context, node, "w") is not { } quorum)
         {
             return;
@@ -155,16 +161,15 @@ public static class KvEndpoints
         await AnswerWriteAsync(context, result, version);
     }
 
-    private static async Task ListAsync(HttpContext context)
+    private static async Task ListAsync(HttpContext context, NodeContext node)
     {
-        var node = context.RequestServices.GetRequiredService<NodeContext>();
-        if (!await AllowOnlyQueryAsync(context, "prefix", "limit", "cursor"))
+        if (!await AllowOnlyQueryAsync(context, ListQuery))
         {
             return;
         }
         var query = context.Request.Query;
         var prefix = query.TryGetValue("prefix", out var prefixValues) ? prefixValues.ToString() : string.Empty;
-        if (prefixValues.Count > 1 || prefix.Any(char.IsControl))
+        if (prefixValues.Count > 1 || ControlCharacters.In(prefix))
         {
             await Problem.InvalidQuery(context, "?prefix must be given at most once and contain no control characters.");
             return;
@@ -238,12 +243,12 @@ public static class KvEndpoints
     /// Runs a handler, turns the cluster's expected failures into problems, and records the
     /// request's metrics.
     /// </summary>
-    private static async Task Guarded(HttpContext context, string operation, Func<HttpContext, Task> handler)
+    private static async Task Guarded(HttpContext context, NodeContext node, string operation, Func<HttpContext, NodeContext, Task> handler)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            await handler(context);
+            await handler(context, node);
         }
         catch (InsufficientReplicasException ex)
         {
@@ -265,8 +270,7 @@ public static class KvEndpoints
         }
         finally
         {
-            var node = context.RequestServices.GetService<NodeContext>();
-            node?.Metrics.Request(operation, context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            node.Metrics.Request(operation, context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 
@@ -293,7 +297,7 @@ public static class KvEndpoints
         return null;
     }
 
-    private static ValueTask<bool> AllowOnlyQueryAsync(HttpContext context, params string[] allowed) => QueryRules.AllowOnlyAsync(context, allowed);
+    private static ValueTask<bool> AllowOnlyQueryAsync(HttpContext context, string[] allowed) => QueryRules.AllowOnlyAsync(context, allowed);
 
     private static bool TryReadPrecondition(HttpContext context, out WritePrecondition precondition, out string error)
     {
@@ -323,7 +327,7 @@ public static class KvEndpoints
     }
 
     /// <summary>Reads the whole body, or returns null once it exceeds <paramref name="max"/> bytes (chunked bodies are counted as they arrive).</summary>
-    private static async Task<byte[]?> ReadBodyAsync(PipeReader reader, long? contentLength, int max, CancellationToken cancellationToken)
+    private static async ValueTask<byte[]?> ReadBodyAsync(PipeReader reader, long? contentLength, int max, CancellationToken cancellationToken)
     {
         while (true)
         {

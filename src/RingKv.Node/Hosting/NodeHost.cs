@@ -189,6 +189,7 @@ public static class NodeHost
     {
         logging.SetMinimumLevel(LogLevel.Warning);
         logging.AddFilter("RingKv", LogLevel.Information);
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;

@@ -31,6 +31,13 @@ public sealed class ServerLimits
     /// </summary>
     public const int InternodeMaxMessageBytes = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// Values and keys in one internode read reply, past which a replica stops and the caller asks
+    /// again for the keys left: a coalesced read of 256 keys of 1 MiB values would otherwise be one
+    /// 256 MiB message, held whole at both ends. The write side is cut the same way (PeerClients).
+    /// </summary>
+    public const int MaxReadReplyBytes = 4 * 1024 * 1024;
+
     /// <summary>Concurrent connections per listener. Default 4096: a flood of idle connections cannot exhaust memory or file descriptors.</summary>
     public int MaxConnections { get; set; } = 4096;
 

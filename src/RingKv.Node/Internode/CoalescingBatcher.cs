@@ -52,19 +52,30 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
     /// <summary>Queues an item for the next call, unless what already waits would then weigh more than the bound.</summary>
     public bool TrySend(TItem item, out Task<TResult> result)
     {
-        var pending = new Pending(item, _weigh?.Invoke(item) ?? 0);
+        var completion = new TaskCompletion();
+        result = completion.Task;
+        return TrySend(item, completion, 0);
+    }
+
+    /// <summary>
+    /// Queues an item whose result goes to <paramref name="target"/> as <paramref name="slot"/>,
+    /// from the thread that completes the call, unless what already waits would then weigh more
+    /// than the bound. No task per item: a coordinated write hands one object to every replica's
+    /// batcher and counts their answers there.
+    /// </summary>
+    public bool TrySend(TItem item, IBatchCompletion<TResult> target, int slot)
+    {
+        var pending = new Pending(item, _weigh?.Invoke(item) ?? 0, target, slot);
         var queued = Interlocked.Add(ref _queuedWeight, pending.Weight);
         if (queued > _maxQueuedWeight && queued != pending.Weight)
         {
             Interlocked.Add(ref _queuedWeight, -pending.Weight);
-            result = null!;
             return false;
         }
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(CoalescingBatcher<TItem, TResult>));
         }
-        result = pending.Completion.Task;
         return true;
     }
 
@@ -80,7 +91,8 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             await _inFlight.WaitAsync().ConfigureAwait(false);
-            var batch = new List<Pending>(Math.Min(_maxBatch, 64));
+            // Most batches under load are a few dozen items; the list grows for more.
+            var batch = new List<Pending>(Math.Min(_maxBatch, 16));
             long weight = 0;
             while (batch.Count < _maxBatch && reader.TryPeek(out var next))
             {
@@ -113,14 +125,14 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
             }
             for (var i = 0; i < batch.Count; i++)
             {
-                batch[i].Completion.TrySetResult(results[i]);
+                batch[i].Target.Complete(batch[i].Slot, results[i]);
             }
         }
         catch (Exception ex)
         {
             foreach (var pending in batch)
             {
-                pending.Completion.TrySetException(ex);
+                pending.Target.Fail(pending.Slot, ex);
             }
         }
         finally
@@ -129,17 +141,26 @@ public sealed class CoalescingBatcher<TItem, TResult> : IAsyncDisposable
         }
     }
 
-    private sealed class Pending(TItem item, long weight)
+    /// <remarks>
+    /// Targets are completed inline on the thread that completes the batch: what waits on one
+    /// replica's answer is a few instructions (count it towards a quorum, hand off to the
+    /// request), and queueing each of them to the thread pool cost a thread hop per key per peer.
+    /// </remarks>
+    private readonly record struct Pending(TItem Item, long Weight, IBatchCompletion<TResult> Target, int Slot);
+
+    /// <summary>A task for one item, for callers that await each result on its own.</summary>
+    private sealed class TaskCompletion : TaskCompletionSource<TResult>, IBatchCompletion<TResult>
     {
-        public TItem Item { get; } = item;
+        public void Complete(int slot, TResult result) => TrySetResult(result);
 
-        public long Weight { get; } = weight;
-
-        /// <remarks>
-        /// Continuations run inline on the thread that completes the batch: what waits on one
-        /// replica's answer is a few instructions (count it towards a quorum, hand off to the
-        /// request), and queueing each of them to the thread pool cost a thread hop per key per peer.
-        /// </remarks>
-        public TaskCompletionSource<TResult> Completion { get; } = new();
+        public void Fail(int slot, Exception error) => TrySetException(error);
     }
+}
+
+/// <summary>Where a batched item's result goes: one object may wait for several items, told apart by slot.</summary>
+public interface IBatchCompletion<in TResult>
+{
+    void Complete(int slot, TResult result);
+
+    void Fail(int slot, Exception error);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using RingKv.Core.Hashing;
 using RingKv.Core.Versioning;
@@ -26,17 +27,27 @@ public static class EntryMessages
     /// value within the limit, or a content type that can go back into a response header (no
     /// control characters: a CR/LF there would break every later GET of the key).
     /// </summary>
+    /// <summary>
+    /// The value's bytes as an array of their own. A parsed message already holds a fresh copy, and
+    /// the entry takes that array rather than a second copy (a 1 MiB value was copied twice on every
+    /// replica); entries are immutable, so sharing it is safe.
+    /// </summary>
+    private static byte[] OwnBytes(ByteString value) =>
+        MemoryMarshal.TryGetArray(value.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : value.ToByteArray();
+
     public static StoredEntry? ToEntry(this Entry message, int maxKeyBytes, int maxValueBytes)
     {
         if (Core.Keys.KeyRules.Validate(message.Key, maxKeyBytes) != Core.Keys.KeyError.None ||
-            message.Value.Length > maxValueBytes || message.ContentType.Length is 0 or > 255 || message.ContentType.Any(char.IsControl))
+            message.Value.Length > maxValueBytes || message.ContentType.Length is 0 or > 255 || Api.ControlCharacters.In(message.ContentType))
         {
             return null;
         }
         return new StoredEntry(
             message.Key,
             KeyToken.Of(message.Key),
-            message.Value.ToByteArray(),
+            OwnBytes(message.Value),
             message.ContentType,
             new EntryVersion(message.Timestamp, message.Writer),
             message.Deleted,

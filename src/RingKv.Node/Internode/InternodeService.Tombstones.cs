@@ -40,9 +40,9 @@ public sealed partial class InternodeService
     /// never stored, so a node whose clock runs far ahead cannot give a key a version every later
     /// write loses to.
     /// </summary>
-    private Task<int> RefuseTooFarAhead()
+    private int RefuseTooFarAhead()
     {
         metrics.ClockRefusedEntry("write");
-        return Task.FromResult(TooFarAhead);
+        return TooFarAhead;
     }
 }

@@ -21,6 +21,9 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
     private const int MaxListLimit = 1000;
     private const int ChunkEntries = 512;
 
+    /// <summary>What a read result costs in a reply besides its key and value: version, content type, framing.</summary>
+    private const int ReadResultOverheadBytes = 128;
+
     /// <summary>A chunk is sent once its keys and values reach this many bytes, however few entries it has.</summary>
     private const int ChunkBytes = 4 * 1024 * 1024;
 
@@ -30,20 +33,43 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         RequireMember();
         var reply = new WriteReply();
         // All entries go to the engine at once, so they share one group commit rather than one each.
-        var writes = new Task<int>[request.Entries.Count];
-        for (var i = 0; i < writes.Length; i++)
+        var statuses = new int[request.Entries.Count];
+        var applied = new List<StoredEntry>(request.Entries.Count);
+        var appliedAt = new List<int>(request.Entries.Count);
+        List<Task>? hinted = null;
+        for (var i = 0; i < statuses.Length; i++)
         {
             var entry = request.Entries[i].ToEntry(options.MaxKeyBytes, options.MaxValueBytes)
                 ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "An entry has an invalid key, value or content type."));
             if (!clock.TryObserve(entry.Version.Timestamp))
             {
-                writes[i] = RefuseTooFarAhead();
+                statuses[i] = RefuseTooFarAhead();
                 continue;
             }
             var hintOwner = i < request.HintOwners.Count ? request.HintOwners[i] : string.Empty;
-            writes[i] = hintOwner.Length == 0 ? ApplyAsync(entry, context.CancellationToken) : StoreHintAsync(hintOwner, entry, context.CancellationToken);
+            if (hintOwner.Length > 0)
+            {
+                (hinted ??= []).Add(StoreHintAsync(hintOwner, entry, statuses, i, context.CancellationToken));
+                continue;
+            }
+            applied.Add(entry);
+            appliedAt.Add(i);
         }
-        reply.Statuses.AddRange(await Task.WhenAll(writes));
+        var results = await engine.WriteAllAsync(applied, context.CancellationToken);
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i].Status != WriteStatus.Applied)
+            {
+                // Stale: the writer re-stamps above what this replica kept, which it learns from our clock.
+                clock.TryObserve(results[i].Current.Timestamp);
+                statuses[appliedAt[i]] = 1;
+            }
+        }
+        if (hinted is not null)
+        {
+            await Task.WhenAll(hinted);
+        }
+        reply.Statuses.AddRange(statuses);
         // The header after the writes: a stale answer's clock is then past the version kept here.
         reply.Header = Header();
         metrics.InternodeReceived("write", request.Entries.Count);
@@ -55,21 +81,30 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         Observe(request.Header);
         RequireMember();
         var reply = new ReadReply { Header = Header() };
+        long bytes = 0;
         foreach (var key in request.Keys)
         {
             if (Core.Keys.KeyRules.Validate(key, options.MaxKeyBytes) != Core.Keys.KeyError.None)
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, "Invalid key."));
             }
+            if (bytes >= ServerLimits.MaxReadReplyBytes)
+            {
+                // The keys left are asked again in the next call (internode.proto, ReadReply): a
+                // batch of large values is never one reply of hundreds of MiB.
+                break;
+            }
             var result = new ReadResult();
             if (engine.Get(key) is { } entry)
             {
                 result.Found = true;
                 result.Entry = entry.ToMessage();
+                bytes += entry.Value.Length;
             }
+            bytes += key.Length + ReadResultOverheadBytes;
             reply.Results.Add(result);
         }
-        metrics.InternodeReceived("read", request.Keys.Count);
+        metrics.InternodeReceived("read", reply.Results.Count);
         return Task.FromResult(reply);
     }
 
@@ -203,20 +238,8 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         return reply;
     }
 
-    private async Task<int> ApplyAsync(StoredEntry entry, CancellationToken cancellationToken)
-    {
-        var result = await engine.WriteAsync(entry, WritePrecondition.None, cancellationToken);
-        if (result.Status == WriteStatus.Applied)
-        {
-            return 0;
-        }
-        // Stale: the writer re-stamps above what this replica kept, which it learns from our clock.
-        clock.TryObserve(result.Current.Timestamp);
-        return 1;
-    }
-
-    private async Task<int> StoreHintAsync(string owner, StoredEntry entry, CancellationToken cancellationToken) =>
-        await hints.AddAsync(owner, entry, cancellationToken) ? 0 : 2;
+    private async Task StoreHintAsync(string owner, StoredEntry entry, int[] statuses, int at, CancellationToken cancellationToken) =>
+        statuses[at] = await hints.AddAsync(owner, entry, cancellationToken) ? 0 : 2;
 
     /// <summary>
     /// Drops a range this node no longer replicates. Only ranges its current map gives to others

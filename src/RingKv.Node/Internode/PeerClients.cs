@@ -45,7 +45,9 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
 
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
 
-    public Peer For(string internodeUrl) => _peers.GetOrAdd(internodeUrl, url => new Peer(this, url));
+    public Peer For(string internodeUrl) =>
+        // The lookup first: GetOrAdd with a lambda that captures this would allocate on every call.
+        _peers.TryGetValue(internodeUrl, out var peer) ? peer : _peers.GetOrAdd(internodeUrl, static (url, owner) => new Peer(owner, url), this);
 
     /// <summary>The header every internode request carries: our epoch, clock and id.</summary>
     public Header Header() => new() { Epoch = view.Epoch, Clock = clock.Now(), Sender = view.SelfId ?? string.Empty };
@@ -116,12 +118,24 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
         /// <summary>Asks the peer to keep an entry as a hint for a down owner; 0 stored, 2 refused (its hint store is full).</summary>
         public Task<int> WriteHintAsync(Entry entry, string owner) => Send(entry, owner);
 
+        /// <summary>
+        /// Applies an entry on the peer and tells <paramref name="target"/> the status as
+        /// <paramref name="slot"/> (as <see cref="WriteAsync"/>), or the failure. False: too many
+        /// bytes already wait for this peer, and nothing was sent (<see cref="Backlogged"/>).
+        /// </summary>
+        public bool TryWrite(Entry entry, IBatchCompletion<int> target, int slot) => _writes.TrySend((entry, string.Empty), target, slot);
+
+        /// <summary>The failure of a write refused because too many bytes already wait for this peer.</summary>
+        public RpcException Backlogged() => new(new Status(StatusCode.ResourceExhausted,
+            $"More than {MaxBacklogBytes / (1024 * 1024)} MiB of writes are waiting to be sent to {_url}."));
+
         private Task<int> Send(Entry entry, string hintOwner) =>
-            _writes.TrySend((entry, hintOwner), out var result) ? result
-                : Task.FromException<int>(new RpcException(new Status(StatusCode.ResourceExhausted,
-                    $"More than {MaxBacklogBytes / (1024 * 1024)} MiB of writes are waiting to be sent to {_url}.")));
+            _writes.TrySend((entry, hintOwner), out var result) ? result : Task.FromException<int>(Backlogged());
 
         public Task<ReadResult> ReadAsync(string key) => _reads.SendAsync(key);
+
+        /// <summary>Reads a key on the peer and tells <paramref name="target"/> the result as <paramref name="slot"/>, or the failure.</summary>
+        public void Read(string key, IBatchCompletion<ReadResult> target, int slot) => _reads.TrySend(key, target, slot);
 
         public async ValueTask DisposeAsync()
         {
@@ -152,12 +166,33 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
 
         private async Task<IReadOnlyList<ReadResult>> SendReadsAsync(IReadOnlyList<string> keys)
         {
-            var request = new ReadRequest { Header = _owner.Header() };
-            request.Keys.AddRange(keys);
-            var reply = await Client.ReadAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout);
-            _owner.Observe(reply.Header);
-            _owner.Sent("read", keys.Count);
-            return reply.Results;
+            var deadline = DateTime.UtcNow + _owner.RequestTimeout;
+            IReadOnlyList<ReadResult>? results = null;
+            List<ReadResult>? gathered = null;
+            for (var asked = 0; asked < keys.Count;)
+            {
+                var request = new ReadRequest { Header = _owner.Header() };
+                for (var i = asked; i < keys.Count; i++)
+                {
+                    request.Keys.Add(keys[i]);
+                }
+                var reply = await Client.ReadAsync(request, deadline: deadline);
+                _owner.Observe(reply.Header);
+                _owner.Sent("read", reply.Results.Count);
+                if (reply.Results.Count == 0 || reply.Results.Count > request.Keys.Count)
+                {
+                    throw new RpcException(new Status(StatusCode.Internal, $"{_url} answered {reply.Results.Count} results for {request.Keys.Count} keys."));
+                }
+                // A reply at its size bound answers the first keys only (internode.proto, ReadReply); the rest are asked again.
+                if (results is null && reply.Results.Count == keys.Count)
+                {
+                    return reply.Results;
+                }
+                (gathered ??= new List<ReadResult>(keys.Count)).AddRange(reply.Results);
+                results = gathered;
+                asked += reply.Results.Count;
+            }
+            return results ?? [];
         }
     }
 

@@ -21,22 +21,27 @@ public sealed partial class ReplicatedKeyValueService
     /// Retries stay within one request timeout, so a client waits no longer than without them
     /// unless an attempt itself had to wait for a slow replica.
     /// </summary>
-    private async Task<WriteResult> WriteAtQuorumAsync(ClusterMap map, List<ReplicaTarget> replicas, int required, StoredEntry entry, CancellationToken cancellationToken)
+    private async Task<WriteResult> WriteAtQuorumAsync(ClusterMap map, IReadOnlyList<ReplicaTarget> replicas, int required, StoredEntry entry, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         for (var attempt = 0; ; attempt++)
         {
-            var superseded = new SupersededCount();
-            var calls = replicas.Select(replica => WriteReplicaAsync(map, replica, entry, "write", superseded)).ToList();
-            // W counts distinct nodes: owners that do not answer each pick their fallback on their
-            // own, and two of them may pick the same node (an isolated node picks itself for every
-            // owner it cannot reach); two hints there are still one copy.
-            var (acks, acknowledged) = await QuorumWaiter.WaitAsync(calls, required, options.RequestTimeout, cancellationToken, answer => answer.Replica.NodeId);
-            if (acks is not null)
+            var round = new WriteRound(this, map, replicas, required, entry);
+            round.Start();
+            try
+            {
+                await round.Decided.WaitAsync(options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Deadline passed: the outcome is what the replicas answered by then.
+            }
+            var (reached, acknowledged) = round.Outcome();
+            if (reached)
             {
                 return new WriteResult(WriteStatus.Applied, entry.Version);
             }
-            if (superseded.Count == 0 || attempt == MaxRestamps || time.GetElapsedTime(started) >= options.RequestTimeout)
+            if (round.Superseded == 0 || attempt == MaxRestamps || time.GetElapsedTime(started) >= options.RequestTimeout)
             {
                 throw new InsufficientReplicasException("write", required, acknowledged, replicas.Count);
             }
@@ -77,15 +82,5 @@ public sealed partial class ReplicatedKeyValueService
 
         /// <summary>The replica refused the version as too far ahead of its clock.</summary>
         Refused,
-    }
-
-    /// <summary>Replicas of one attempt that answered with a newer version; counted from any thread.</summary>
-    private sealed class SupersededCount
-    {
-        private int _count;
-
-        public int Count => Volatile.Read(ref _count);
-
-        public void Add() => Interlocked.Increment(ref _count);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using RingKv.Core.Cluster;
 using RingKv.Core.Versioning;
@@ -29,6 +30,19 @@ public sealed partial class ReplicatedKeyValueService(
     TimeProvider time,
     ILogger<ReplicatedKeyValueService> logger) : IKeyValueService
 {
+    // For the read and write rounds (nested classes), which cannot see the constructor's parameters.
+    private IStorageEngine Local => local;
+
+    private PeerClients Peers => peers;
+
+    private HybridLogicalClock Clock => clock;
+
+    private NodeOptions Options => options;
+
+    private NodeMetrics Metrics => metrics;
+
+    private ILogger Logger => logger;
+
     /// <summary>How long a read waits for its first R replicas before it asks the others too.</summary>
     private static readonly TimeSpan SpeculativeReadDelay = TimeSpan.FromMilliseconds(50);
 
@@ -40,50 +54,52 @@ public sealed partial class ReplicatedKeyValueService(
     {
         var map = RequireMap();
         var token = Core.Hashing.KeyToken.Of(key);
+        var targets = Facts(map).TargetsOf(map.Ring.PreferenceList(token, map.ReplicationFactor), this);
         // Replicas known to be down are not asked: a read must not wait for their timeouts.
-        var preferenceList = Replicas(map, token);
-        var replicas = preferenceList.Where(r => r.State is MemberState.Up || r.IsSelf).ToList();
-        var required = Math.Min(readQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), preferenceList.Count);
-        if (replicas.Count < required)
+        var replicas = targets.ReadOrder;
+        var required = Math.Min(readQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), targets.All.Length);
+        if (replicas.Length < required)
         {
-            throw new InsufficientReplicasException("read", required, replicas.Count, map.ReplicationFactor);
+            throw new InsufficientReplicasException("read", required, replicas.Length, map.ReplicationFactor);
         }
         // R replicas are asked first (this node's own copy first: it costs no message); the others
         // only when one of those fails or is slow (Cassandra's speculative retry). Quorum
         // intersection needs R answers, not all of them, and asking every replica made each read
         // cost a third more work on the replicas. The replica not asked is brought up to date by
         // anti-entropy, or by a later read that asks it.
-        var selfAt = replicas.FindIndex(r => r.IsSelf);
-        if (selfAt > 0)
-        {
-            (replicas[0], replicas[selfAt]) = (replicas[selfAt], replicas[0]);
-        }
         var started = time.GetTimestamp();
-        var calls = new List<Task<ReplicaAnswer?>>(replicas.Count);
-        for (var i = 0; i < required; i++)
-        {
-            calls.Add(ReadReplicaAsync(replicas[i], key, cancellationToken));
-        }
+        var round = new ReadRound(this, key, replicas, required);
+        round.Start();
         // Without a replica in reserve there is nothing to speculate with: the first wait is the whole one.
-        var spares = replicas.Count > required;
-        var (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, spares ? Min(SpeculativeReadDelay, options.RequestTimeout) : options.RequestTimeout, cancellationToken);
-        if (answers is null && spares)
+        await WaitAsync(round.Decided, round.HasSpares ? Min(SpeculativeReadDelay, options.RequestTimeout) : options.RequestTimeout, cancellationToken);
+        var (reached, newest, answered) = round.Outcome();
+        if (!reached && round.HasSpares)
         {
-            for (var i = required; i < replicas.Count; i++)
-            {
-                calls.Add(ReadReplicaAsync(replicas[i], key, cancellationToken));
-            }
             metrics.ReplicaResponse("read", "speculative");
+            round.AskTheRest();
             var left = options.RequestTimeout - time.GetElapsedTime(started);
-            (answers, answered) = await QuorumWaiter.WaitAsync(calls, required, left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+            await WaitAsync(round.Decided, left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+            (reached, newest, answered) = round.Outcome();
         }
-        if (answers is null)
+        round.ArmRepair();
+        if (!reached)
         {
-            throw new InsufficientReplicasException("read", required, answered, replicas.Count);
+            throw new InsufficientReplicasException("read", required, answered, replicas.Length);
         }
-        var newest = Newest(answers);
-        _ = RepairAfterAllAnswerAsync(calls);
         return newest;
+    }
+
+    /// <summary>Waits for a round's decision until the deadline; a round not decided by then is judged on what came in.</summary>
+    private static async Task WaitAsync(Task decided, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await decided.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Deadline passed: the outcome is what the replicas answered by then.
+        }
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
@@ -97,28 +113,40 @@ public sealed partial class ReplicatedKeyValueService(
         _ => "error",
     };
 
-    public async ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
+    public ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken) =>
+        // Not an async method itself: an unconditional write (almost all of them) goes straight to
+        // the quorum, without a state machine of its own.
+        precondition.Kind == PreconditionKind.None
+            ? new ValueTask<WriteResult>(WriteToReplicasAsync(RequireMap(), entry, writeQuorum, cancellationToken))
+            : WriteConditionallyAsync(entry, precondition, writeQuorum, cancellationToken);
+
+    private async ValueTask<WriteResult> WriteConditionallyAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
     {
         var map = RequireMap();
-        if (precondition.Kind != PreconditionKind.None)
+        // Conditional writes read at quorum first, then write: an AP store cannot make the pair
+        // atomic across replicas (docs/API.md says so); on one replica the check is atomic.
+        var current = await GetAsync(entry.Key, null, cancellationToken);
+        if (!precondition.IsSatisfiedBy(current, time.GetUtcNow().ToUnixTimeMilliseconds()))
         {
-            // Conditional writes read at quorum first, then write: an AP store cannot make the pair
-            // atomic across replicas (docs/API.md says so); on one replica the check is atomic.
-            var current = await GetAsync(entry.Key, null, cancellationToken);
-            if (!precondition.IsSatisfiedBy(current, time.GetUtcNow().ToUnixTimeMilliseconds()))
-            {
-                return new WriteResult(WriteStatus.PreconditionFailed, current?.Version ?? default);
-            }
+            return new WriteResult(WriteStatus.PreconditionFailed, current?.Version ?? default);
         }
+        return await WriteToReplicasAsync(map, entry, writeQuorum, cancellationToken);
+    }
+
+    private Task<WriteResult> WriteToReplicasAsync(ClusterMap map, StoredEntry entry, int? writeQuorum, CancellationToken cancellationToken)
+    {
         var replicas = WriteTargets(map, entry.Token);
         var required = Math.Min(writeQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), Math.Max(1, map.Ring.NodeCount));
         // While members join or leave, the key's future owners get the write too and must
         // acknowledge it (Cassandra's pending endpoints): a write that lands mid-transfer is never
         // missed by the node that will own the key.
         var pending = PendingTargets(map, entry.Token, replicas);
-        required += pending.Count;
-        replicas.AddRange(pending);
-        return await WriteAtQuorumAsync(map, replicas, required, entry, cancellationToken);
+        if (pending.Count > 0)
+        {
+            required += pending.Count;
+            replicas = [.. replicas, .. pending];
+        }
+        return WriteAtQuorumAsync(map, replicas, required, entry, cancellationToken);
     }
 
     public async ValueTask<KeyPage> ListKeysAsync(string prefix, ScanPosition after, int limit, CancellationToken cancellationToken)
@@ -146,45 +174,8 @@ public sealed partial class ReplicatedKeyValueService(
         return map;
     }
 
-    private List<ReplicaTarget> Replicas(ClusterMap map, ulong token)
-    {
-        var ids = map.Ring.PreferenceList(token, map.ReplicationFactor);
-        var targets = new List<ReplicaTarget>(ids.Count);
-        foreach (var id in ids)
-        {
-            targets.Add(Target(map, id));
-        }
-        return targets;
-    }
-
-    private async Task<ReplicaAnswer?> ReadReplicaAsync(ReplicaTarget replica, string key, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (replica.IsSelf)
-            {
-                return new ReplicaAnswer(replica, local.Get(key));
-            }
-            var reply = await peers.For(replica.InternodeUrl).ReadAsync(key);
-            var entry = reply.Found ? reply.Entry.ToEntry(options.MaxKeyBytes, options.MaxValueBytes) : null;
-            if (entry is not null && !clock.TryObserve(entry.Version.Timestamp))
-            {
-                // A copy written by a node whose clock ran far ahead (it keeps its own writes):
-                // not an answer, or it would win every read of the key.
-                metrics.ClockRefusedEntry("read");
-                metrics.ReplicaResponse("read", "refused");
-                return null;
-            }
-            metrics.ReplicaResponse("read", "ack");
-            return new ReplicaAnswer(replica, entry);
-        }
-        catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException or OperationCanceledException)
-        {
-            metrics.ReplicaResponse("read", FailureOutcome(ex));
-            LogReplicaFailed(logger, "read", replica.NodeId, ex.Message);
-            return null;
-        }
-    }
+    /// <summary>The key's preference list as replica targets; shared, never to be changed.</summary>
+    private IReadOnlyList<ReplicaTarget> Replicas(ClusterMap map, ulong token) => Facts(map).TargetsOf(map.Ring.PreferenceList(token, map.ReplicationFactor), this).All;
 
     /// <summary>
     /// The nodes a write goes to. With sloppy quorum (the default), an owner that is not up is
@@ -192,7 +183,7 @@ public sealed partial class ReplicatedKeyValueService(
     /// owner and hands it off when the owner is up again (Dynamo §4.6); the hinted copy counts
     /// towards W. Without it, only live owners are written and W may not be reachable.
     /// </summary>
-    private List<ReplicaTarget> WriteTargets(ClusterMap map, ulong token)
+    private IReadOnlyList<ReplicaTarget> WriteTargets(ClusterMap map, ulong token)
     {
         var unavailable = Facts(map).Unavailable;
         if (unavailable.Count == 0)
@@ -211,7 +202,7 @@ public sealed partial class ReplicatedKeyValueService(
         return targets;
     }
 
-    private List<ReplicaTarget> PendingTargets(ClusterMap map, ulong token, List<ReplicaTarget> current)
+    private List<ReplicaTarget> PendingTargets(ClusterMap map, ulong token, IReadOnlyList<ReplicaTarget> current)
     {
         if (!Facts(map).Changing)
         {
@@ -220,7 +211,7 @@ public sealed partial class ReplicatedKeyValueService(
         var pending = new List<ReplicaTarget>();
         foreach (var id in map.FutureRing.PreferenceList(token, map.ReplicationFactor))
         {
-            if (current.Exists(r => r.NodeId == id) || map.FindMember(id) is not { State: MemberState.Joining or MemberState.Up })
+            if (current.Any(r => r.NodeId == id) || map.FindMember(id) is not { State: MemberState.Joining or MemberState.Up })
             {
                 continue;
             }
@@ -229,24 +220,12 @@ public sealed partial class ReplicatedKeyValueService(
         return pending;
     }
 
-    private async Task<ReplicaAnswer?> WriteReplicaAsync(ClusterMap map, ReplicaTarget replica, StoredEntry entry, string operation, SupersededCount? superseded = null)
+    /// <summary>
+    /// The owner looked up but did not answer (it just died, or is paused): the copy is kept as a
+    /// hint on the next live node, so the write still has its replicas' worth of copies.
+    /// </summary>
+    private async Task<ReplicaAnswer?> FallbackAsync(ClusterMap map, ReplicaTarget replica, StoredEntry entry, string operation)
     {
-        var answer = await TryWriteAsync(replica, entry, operation);
-        if (answer is { NotStored: not NotStored.No })
-        {
-            // The replica answered, so no fallback; but it is not an acknowledgement (WriteAtQuorumAsync).
-            if (answer.NotStored == NotStored.Stale)
-            {
-                superseded?.Add();
-            }
-            return null;
-        }
-        if (answer is not null || replica.IsSelf || replica.StandsInFor is not null || !options.SloppyQuorum)
-        {
-            return answer;
-        }
-        // The owner looked up but did not answer (it just died, or is paused): keep the copy as a
-        // hint on the next live node, so the write still has its replicas' worth of copies.
         var unavailable = new HashSet<string>(Facts(map).Unavailable, StringComparer.Ordinal) { replica.NodeId };
         var fallback = map.Ring.PreferenceList(entry.Token, map.ReplicationFactor, unavailable).FirstOrDefault(e => e.StandsInFor == replica.NodeId);
         if (fallback.NodeId is null || map.FindMember(fallback.NodeId) is null)
@@ -285,25 +264,12 @@ public sealed partial class ReplicatedKeyValueService(
         }
     }
 
-    /// <summary>Once every replica has answered (or failed), brings the ones that answered with an older version up to the newest.</summary>
-    private async Task RepairAfterAllAnswerAsync(List<Task<ReplicaAnswer?>> calls)
+    /// <summary>Brings a replica that answered a read with an older version (or none) up to the newest.</summary>
+    private async Task RepairAsync(ReplicaTarget replica, StoredEntry newest)
     {
         try
         {
-            var answers = (await Task.WhenAll(calls)).Where(a => a is not null).Select(a => a!).ToList();
-            var newest = Newest(answers);
-            if (newest is null)
-            {
-                return;
-            }
-            foreach (var answer in answers)
-            {
-                if (answer.Entry is null || answer.Entry.Version < newest.Version)
-                {
-                    metrics.ReadRepair();
-                    await TryWriteAsync(answer.Replica, newest, "read-repair");
-                }
-            }
+            await TryWriteAsync(replica, newest, "read-repair");
         }
         catch (Exception ex)
         {
@@ -311,12 +277,12 @@ public sealed partial class ReplicatedKeyValueService(
         }
     }
 
-    private static StoredEntry? Newest(IEnumerable<ReplicaAnswer> answers)
+    private static StoredEntry? Newest(IEnumerable<ReplicaAnswer?> answers)
     {
         StoredEntry? newest = null;
         foreach (var answer in answers)
         {
-            if (answer.Entry is { } entry && (newest is null || entry.Version > newest.Version))
+            if (answer?.Entry is { } entry && (newest is null || entry.Version > newest.Version))
             {
                 newest = entry;
             }
@@ -376,7 +342,37 @@ public sealed partial class ReplicatedKeyValueService(
 
     /// <param name="Unavailable">Members not up: their writes go to fallbacks as hints.</param>
     /// <param name="Changing">Members joining or leaving: writes also go to the keys' future owners.</param>
-    private sealed record MapFacts(ClusterMap Map, IReadOnlySet<string> Unavailable, bool Changing);
+    private sealed record MapFacts(ClusterMap Map, IReadOnlySet<string> Unavailable, bool Changing)
+    {
+        // The ring shares one preference list per vnode, so lists are told apart by reference: a
+        // few hundred per map. Cleared past a bound in case a ring ever hands out new lists.
+        private readonly ConcurrentDictionary<IReadOnlyList<string>, PreferenceTargets> _targets = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>A preference list's replica targets, made once per list and map rather than per request.</summary>
+        public PreferenceTargets TargetsOf(IReadOnlyList<string> ids, ReplicatedKeyValueService service)
+        {
+            if (_targets.TryGetValue(ids, out var targets))
+            {
+                return targets;
+            }
+            if (_targets.Count > MaxCachedPreferenceLists)
+            {
+                _targets.Clear();
+            }
+            ReplicaTarget[] all = [.. ids.Select(id => service.Target(Map, id))];
+            // Reads ask live replicas only, this node's own copy first: it costs no message.
+            ReplicaTarget[] readOrder = [.. all.Where(r => r.IsSelf), .. all.Where(r => !r.IsSelf && r.State is MemberState.Up)];
+            targets = new PreferenceTargets(all, readOrder);
+            _targets[ids] = targets;
+            return targets;
+        }
+    }
+
+    /// <param name="All">The preference list, in order.</param>
+    /// <param name="ReadOrder">The replicas a read asks: this node first if it is one, then the others that are up.</param>
+    private sealed record PreferenceTargets(ReplicaTarget[] All, ReplicaTarget[] ReadOrder);
+
+    private const int MaxCachedPreferenceLists = 65_536;
 
     /// <param name="NotStored">Whether (and why) a replica that answered did not store the written entry.</param>
     private sealed record ReplicaAnswer(ReplicaTarget Replica, StoredEntry? Entry, NotStored NotStored = NotStored.No);

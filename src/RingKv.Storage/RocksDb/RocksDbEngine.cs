@@ -109,6 +109,27 @@ public sealed class RocksDbEngine : IStorageEngine
         return new ValueTask<WriteResult>(pending.Completion.Task);
     }
 
+    public ValueTask<WriteResult[]> WriteAllAsync(IReadOnlyList<StoredEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (entries.Count == 0)
+        {
+            return ValueTask.FromResult<WriteResult[]>([]);
+        }
+        // One completion for the whole group: each write fills its slot, the last one completes it.
+        var group = new WriteGroup(entries.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            var pending = new PendingWrite(entry, WritePrecondition.None, EntryCodec.EncodeKey(entry.Token, entry.Key), EntryCodec.EncodeValue(entry), group, i);
+            if (!_writes.Writer.TryWrite(pending))
+            {
+                throw new ObjectDisposedException(nameof(RocksDbEngine));
+            }
+        }
+        return new ValueTask<WriteResult[]>(group.Task);
+    }
+
     public ValueTask DeleteAllAsync() => DeleteTokensAsync(0, ulong.MaxValue);
 
     public ValueTask DeleteTokensAsync(ulong firstToken, ulong lastToken)
@@ -248,7 +269,7 @@ public sealed class RocksDbEngine : IStorageEngine
                         continue;
                     }
                     var current = recent.TryGet(write.Entry.Key, out var known) ? known
-                        : deletedRanges.Exists(r => write.Entry.Token >= r.First && write.Entry.Token <= r.Last) ? null
+                        : InDeletedRange(deletedRanges, write.Entry.Token) ? null
                         : _db.Get(write.DbKey, HeaderDeserializer.Instance);
                     results[i] = Decide(write, current, nowMs);
                     if (results[i].Status == WriteStatus.Applied)
@@ -325,14 +346,7 @@ public sealed class RocksDbEngine : IStorageEngine
                 {
                     foreach (var write in batch)
                     {
-                        if (error is null)
-                        {
-                            write.Completion.TrySetResult(write.Result);
-                        }
-                        else
-                        {
-                            write.Completion.TrySetException(error);
-                        }
+                        write.Acknowledge(error);
                     }
                 }
             },
@@ -367,6 +381,19 @@ public sealed class RocksDbEngine : IStorageEngine
         return purged;
     }
 
+    /// <remarks>A loop, not a lambda: a closure over the write was allocated for every write of every batch.</remarks>
+    private static bool InDeletedRange(List<(ulong First, ulong Last)> deletedRanges, ulong token)
+    {
+        foreach (var (first, last) in deletedRanges)
+        {
+            if (token >= first && token <= last)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static WriteResult Decide(PendingWrite write, EntryHeader? current, long nowMs)
     {
         var live = current is { } header && header.IsLive(nowMs);
@@ -381,7 +408,9 @@ public sealed class RocksDbEngine : IStorageEngine
         return new WriteResult(WriteStatus.Applied, write.Entry.Version);
     }
 
-    private sealed class PendingWrite(StoredEntry entry, WritePrecondition precondition, byte[] dbKey, byte[] dbValue)
+    /// <summary>A write, or a deletion or purge, waiting for the committer.</summary>
+    /// <param name="group">For a write of <see cref="WriteAllAsync"/>: the group it completes, as <paramref name="slot"/>; otherwise null, and <see cref="Completion"/> is its own.</param>
+    private sealed class PendingWrite(StoredEntry entry, WritePrecondition precondition, byte[] dbKey, byte[] dbValue, WriteGroup? group = null, int slot = 0)
     {
         public static PendingWrite DeleteTokens(ulong first, ulong last) =>
             new(StoredEntry.Tombstone(string.Empty, 0, default), default, [], []) { DeletesTokens = (first, last) };
@@ -403,10 +432,48 @@ public sealed class RocksDbEngine : IStorageEngine
         public byte[] DbKey { get; } = dbKey;
         public byte[] DbValue { get; } = dbValue;
         /// <summary>Completed by <see cref="Acknowledge"/>, whose work item runs the writer's continuation inline.</summary>
-        public TaskCompletionSource<WriteResult> Completion { get; } = new();
+        public TaskCompletionSource<WriteResult> Completion { get; } = group is null ? new() : null!;
 
         /// <summary>Decided by the committer; handed to the writer once durable.</summary>
         public WriteResult Result { get; set; }
+
+        /// <summary>Hands the decided result to the writer once durable, or the failure of its batch.</summary>
+        public void Acknowledge(Exception? error)
+        {
+            if (group is not null)
+            {
+                group.Complete(slot, Result, error);
+            }
+            else if (error is null)
+            {
+                Completion.TrySetResult(Result);
+            }
+            else
+            {
+                Completion.TrySetException(error);
+            }
+        }
+    }
+
+    /// <summary>The writes of one <see cref="WriteAllAsync"/>: completed when the last of them is acknowledged, or failed by the first failure.</summary>
+    private sealed class WriteGroup(int count) : TaskCompletionSource<WriteResult[]>
+    {
+        private readonly WriteResult[] _results = new WriteResult[count];
+        private int _remaining = count;
+
+        public void Complete(int slot, WriteResult result, Exception? error)
+        {
+            if (error is not null)
+            {
+                TrySetException(error);
+                return;
+            }
+            _results[slot] = result;
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                TrySetResult(_results);
+            }
+        }
     }
 
     private sealed record PurgeCandidate(byte[] DbKey, string Key, Core.Versioning.EntryVersion Version);

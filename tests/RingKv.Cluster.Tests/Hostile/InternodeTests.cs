@@ -130,6 +130,43 @@ public sealed class InternodeTests(HostileCluster cluster)
         await cluster.AssertUnharmedAsync("a member's 1.8 MiB write batch");
     }
 
+    [Fact]
+    public async Task AReadReplyStopsAtItsSizeBoundAndTheRestIsAskedAgain()
+    {
+        // Ten values of 600 KiB: one reply with all of them would be 6 MiB. The replica answers the
+        // first keys up to 4 MiB; a coordinating node asks again for the rest, so concurrent client
+        // reads of every key still get every value.
+        var keys = Enumerable.Range(0, 10).Select(i => "hostile/large-read/" + i).ToArray();
+        var write = new WriteRequest();
+        foreach (var key in keys)
+        {
+            cluster.Track(key);
+            write.Entries.Add(Entry(key, Enumerable.Repeat((byte)key[^1], 600 * 1024).ToArray()));
+        }
+        using var channel = Channel();
+        var client = new RingKv.Node.Internode.Protocol.Internode.InternodeClient(channel);
+        Assert.All((await client.WriteAsync(write, Secret(cluster.Secret))).Statuses, status => Assert.Equal(0, status));
+
+        var read = new ReadRequest { Keys = { keys } };
+        var reply = await client.ReadAsync(read, Secret(cluster.Secret));
+        Assert.InRange(reply.Results.Count, 1, keys.Length - 1);
+        Assert.All(reply.Results, result => Assert.True(result.Found));
+        Assert.Equal(keys.Take(reply.Results.Count), reply.Results.Select(result => result.Entry.Key));
+
+        var reads = await Task.WhenAll(keys.Select(async key =>
+        {
+            using var response = await cluster.Http.GetAsync(new Uri(cluster.NodeUrl, "/v1/kv/" + key));
+            return (key, response.StatusCode, Body: await response.Content.ReadAsByteArrayAsync());
+        }));
+        Assert.All(reads, r =>
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal(600 * 1024, r.Body.Length);
+            Assert.All(r.Body, b => Assert.Equal((byte)r.key[^1], b));
+        });
+        await cluster.AssertUnharmedAsync("a read of ten 600 KiB values");
+    }
+
     private async Task AssertClosedWithout5xxAsync(byte[] bytes)
     {
         var exchange = await RawHttp.ExchangeAsync(cluster.InternodeUrl, bytes, halfClose: false, TimeSpan.FromSeconds(10));
@@ -165,7 +202,7 @@ public sealed class InternodeTests(HostileCluster cluster)
         return (response.StatusCode, grpc);
     }
 
-    private GrpcChannel Channel() => GrpcChannel.ForAddress(cluster.InternodeUrl, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler() });
+    private GrpcChannel Channel() => GrpcChannel.ForAddress(cluster.InternodeUrl, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler(), MaxReceiveMessageSize = RingKv.Node.Hosting.ServerLimits.InternodeMaxMessageBytes });
 
     private static Metadata Secret(string? secret) => secret is null ? [] : new Metadata { { ClusterSecret.HeaderName, secret } };
 

@@ -1,0 +1,183 @@
+using RingKv.Core.Cluster;
+using RingKv.Node.Internode;
+using RingKv.Storage;
+
+namespace RingKv.Node.Replication;
+
+public sealed partial class ReplicatedKeyValueService
+{
+    /// <summary>
+    /// One attempt of a coordinated write: the entry goes to every replica target at once, and each
+    /// answer is counted here, on the thread that brings it, until W distinct nodes have stored it
+    /// or that can no longer happen. The peers' batchers complete this object directly, and every
+    /// peer is sent the same internode message: a task, a continuation and two state machines per
+    /// replica were most of what a write allocated on the coordinating node (docs/PERFORMANCE.md).
+    /// The rare paths (a fallback that keeps a hint, a write to a fallback named up front) still run
+    /// as tasks and report here when they end.
+    /// </summary>
+    private sealed class WriteRound : IBatchCompletion<int>
+    {
+        private readonly ReplicatedKeyValueService _service;
+        private readonly ClusterMap _map;
+        private readonly IReadOnlyList<ReplicaTarget> _replicas;
+        private readonly StoredEntry _entry;
+        private readonly TaskCompletionSource _decided = new();
+        private QuorumTally _tally;
+        private int _superseded;
+        private int _localSlot = -1;
+        private Task<WriteResult>? _localWrite;
+
+        public WriteRound(ReplicatedKeyValueService service, ClusterMap map, IReadOnlyList<ReplicaTarget> replicas, int required, StoredEntry entry)
+        {
+            _service = service;
+            _map = map;
+            _replicas = replicas;
+            _entry = entry;
+            _tally = new QuorumTally(required, replicas.Count, distinctNodes: true);
+        }
+
+        /// <summary>Completes when the outcome is decided (reached or out of reach); it may never, if replicas hang.</summary>
+        public Task Decided => _decided.Task;
+
+        /// <summary>Replicas that answered with a newer version than this attempt's.</summary>
+        public int Superseded => Volatile.Read(ref _superseded);
+
+        public (bool Reached, int Acknowledged) Outcome()
+        {
+            lock (_decided)
+            {
+                return (_tally.Reached, _tally.Succeeded);
+            }
+        }
+
+        /// <summary>Sends the entry to every replica target; answers may arrive before this returns.</summary>
+        public void Start()
+        {
+            Internode.Protocol.Entry? message = null;
+            for (var slot = 0; slot < _replicas.Count; slot++)
+            {
+                var replica = _replicas[slot];
+                if (replica.StandsInFor is not null)
+                {
+                    _ = WriteSlowlyAsync(slot, _service.TryWriteAsync(replica, _entry, "write"));
+                }
+                else if (replica.IsSelf)
+                {
+                    StartLocal(slot);
+                }
+                else
+                {
+                    var peer = _service.Peers.For(replica.InternodeUrl);
+                    message ??= _entry.ToMessage();
+                    if (!peer.TryWrite(message, this, slot))
+                    {
+                        Fail(slot, peer.Backlogged());
+                    }
+                }
+            }
+        }
+
+        /// <summary>A peer's status for the entry (internode.proto, WriteReply).</summary>
+        public void Complete(int slot, int status)
+        {
+            _service.Metrics.ReplicaResponse("write", ReplicaWriteOutcome(status));
+            if (status == 1)
+            {
+                Interlocked.Increment(ref _superseded);
+            }
+            Count(status == 0 ? _replicas[slot].NodeId : null);
+        }
+
+        /// <summary>A peer did not answer: with sloppy quorum its copy goes to the next live node as a hint (<see cref="FallbackAsync"/>).</summary>
+        public void Fail(int slot, Exception error)
+        {
+            var replica = _replicas[slot];
+            _service.Metrics.ReplicaResponse("write", FailureOutcome(error));
+            LogReplicaFailed(_service.Logger, "write", replica.NodeId, error.Message);
+            if (_service.Options.SloppyQuorum)
+            {
+                _ = WriteSlowlyAsync(slot, _service.FallbackAsync(_map, replica, _entry, "write"));
+            }
+            else
+            {
+                Count(null);
+            }
+        }
+
+        private void StartLocal(int slot)
+        {
+            Task<WriteResult> write;
+            try
+            {
+                // The storage engine's writes are tasks already (a group commit completes them): no allocation here.
+                write = _service.Local.WriteAsync(_entry, WritePrecondition.None).AsTask();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogReplicaFailed(_service.Logger, "write", _replicas[slot].NodeId, ex.Message);
+                Count(null);
+                return;
+            }
+            if (write.IsCompleted)
+            {
+                LocalWritten(slot, write);
+                return;
+            }
+            _localSlot = slot;
+            _localWrite = write;
+            write.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(LocalWritten);
+        }
+
+        private void LocalWritten() => LocalWritten(_localSlot, _localWrite!);
+
+        private void LocalWritten(int slot, Task<WriteResult> write)
+        {
+            var replica = _replicas[slot];
+            if (!write.IsCompletedSuccessfully)
+            {
+                // The local store failed the write (a full disk): no acknowledgement, no fallback.
+                var error = write.Exception?.GetBaseException() ?? new OperationCanceledException();
+                LogReplicaFailed(_service.Logger, "write", replica.NodeId, error.Message);
+                Count(null);
+                return;
+            }
+            var result = write.Result;
+            if (result.Status == WriteStatus.Stale)
+            {
+                _service.Clock.TryObserve(result.Current.Timestamp);
+                Interlocked.Increment(ref _superseded);
+                Count(null);
+                return;
+            }
+            Count(replica.NodeId);
+        }
+
+        private async Task WriteSlowlyAsync(int slot, Task<ReplicaAnswer?> write)
+        {
+            ReplicaAnswer? answer = null;
+            try
+            {
+                answer = await write.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogReplicaFailed(_service.Logger, "write", _replicas[slot].NodeId, ex.Message);
+            }
+            Count(answer is { NotStored: NotStored.No } ? answer.Replica.NodeId : null);
+        }
+
+        private void Count(string? node)
+        {
+            // Locked on the completion source: private to this round, and one object fewer per write.
+            lock (_decided)
+            {
+                if (!_tally.Record(node))
+                {
+                    return;
+                }
+            }
+            // Outside the lock: the rest of the request runs inline from here.
+            _decided.TrySetResult();
+        }
+    }
+}
