@@ -159,7 +159,15 @@ public sealed partial class ReplicatedKeyValueService
                 }
                 else
                 {
-                    _service.Peers.For(replica.InternodeUrl).Read(_key, this, slot);
+                    try
+                    {
+                        _service.Peers.For(replica.InternodeUrl).Read(_key, this, slot);
+                    }
+                    catch (ObjectDisposedException ex)
+                    {
+                        // The node is shutting down: that replica does not answer.
+                        Fail(slot, ex);
+                    }
                 }
             }
         }

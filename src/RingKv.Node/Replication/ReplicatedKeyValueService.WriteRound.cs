@@ -69,9 +69,18 @@ public sealed partial class ReplicatedKeyValueService
                 {
                     var peer = _service.Peers.For(replica.InternodeUrl);
                     message ??= _entry.ToMessage();
-                    if (!peer.TryWrite(message, this, slot))
+                    try
                     {
-                        Fail(slot, peer.Backlogged());
+                        if (!peer.TryWrite(message, this, slot))
+                        {
+                            Fail(slot, peer.Backlogged());
+                        }
+                    }
+                    catch (ObjectDisposedException ex)
+                    {
+                        // The node is shutting down: that replica does not answer.
+                        Count(null);
+                        LogReplicaFailed(_service.Logger, "write", replica.NodeId, ex.Message);
                     }
                 }
             }
