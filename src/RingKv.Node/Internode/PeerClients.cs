@@ -132,8 +132,6 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
         private Task<int> Send(Entry entry, string hintOwner) =>
             _writes.TrySend((entry, hintOwner), out var result) ? result : Task.FromException<int>(Backlogged());
 
-        public Task<ReadResult> ReadAsync(string key) => _reads.SendAsync(key);
-
         /// <summary>Reads a key on the peer and tells <paramref name="target"/> the result as <paramref name="slot"/>, or the failure.</summary>
         public void Read(string key, IBatchCompletion<ReadResult> target, int slot) => _reads.TrySend(key, target, slot);
 
@@ -167,7 +165,6 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
         private async Task<IReadOnlyList<ReadResult>> SendReadsAsync(IReadOnlyList<string> keys)
         {
             var deadline = DateTime.UtcNow + _owner.RequestTimeout;
-            IReadOnlyList<ReadResult>? results = null;
             List<ReadResult>? gathered = null;
             for (var asked = 0; asked < keys.Count;)
             {
@@ -183,16 +180,15 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
                 {
                     throw new RpcException(new Status(StatusCode.Internal, $"{_url} answered {reply.Results.Count} results for {request.Keys.Count} keys."));
                 }
-                // A reply at its size bound answers the first keys only (internode.proto, ReadReply); the rest are asked again.
-                if (results is null && reply.Results.Count == keys.Count)
+                if (gathered is null && reply.Results.Count == keys.Count)
                 {
                     return reply.Results;
                 }
+                // A reply at its size bound answers the first keys only (internode.proto, ReadReply); the rest are asked again.
                 (gathered ??= new List<ReadResult>(keys.Count)).AddRange(reply.Results);
-                results = gathered;
                 asked += reply.Results.Count;
             }
-            return results ?? [];
+            return gathered ?? [];
         }
     }
 

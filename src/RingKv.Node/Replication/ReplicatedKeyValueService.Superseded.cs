@@ -28,14 +28,7 @@ public sealed partial class ReplicatedKeyValueService
         {
             var round = new WriteRound(this, map, replicas, required, entry);
             round.Start();
-            try
-            {
-                await round.Decided.WaitAsync(options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Deadline passed: the outcome is what the replicas answered by then.
-            }
+            await WaitAsync(round.Decided, options.RequestTimeout, cancellationToken);
             var (reached, acknowledged) = round.Outcome();
             if (reached)
             {

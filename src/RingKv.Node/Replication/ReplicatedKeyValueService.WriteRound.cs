@@ -78,9 +78,9 @@ public sealed partial class ReplicatedKeyValueService
                     }
                     catch (ObjectDisposedException ex)
                     {
-                        // The node is shutting down: that replica does not answer.
-                        Count(null);
+                        // The node is shutting down: that replica does not answer, and no fallback is tried.
                         LogReplicaFailed(_service.Logger, "write", replica.NodeId, ex.Message);
+                        Count(null);
                     }
                 }
             }
