@@ -37,7 +37,7 @@ public sealed class TestCluster : IAsyncDisposable
 
     public Uri CoordinatorUrl { get; private set; } = null!;
 
-    public List<TestNode> Nodes { get; } = [];
+    public NodeSet Nodes { get; } = new();
 
     /// <param name="coordinatorArgs">Extra coordinator flags, e.g. a short --eviction-grace for failure tests.</param>
     public static Task<TestCluster> StartAsync(int nodes, int replicas = 3, string engine = "memory", params string[] coordinatorArgs) =>
