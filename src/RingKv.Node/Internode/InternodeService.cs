@@ -1,4 +1,7 @@
+using System.Threading.Channels;
 using Grpc.Core;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using RingKv.Core.AntiEntropy;
 using RingKv.Core.Ring;
 using RingKv.Core.Versioning;
@@ -26,6 +29,59 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
 
     /// <summary>A chunk is sent once its keys and values reach this many bytes, however few entries it has.</summary>
     private const int ChunkBytes = 4 * 1024 * 1024;
+
+    /// <summary><see cref="Write"/> for each request message of the stream (see <see cref="ServeInOrderAsync"/>).</summary>
+    public override Task WriteStream(IAsyncStreamReader<WriteRequest> requestStream, IServerStreamWriter<WriteReply> responseStream, ServerCallContext context) =>
+        ServeInOrderAsync(requestStream, responseStream, context, Write);
+
+    /// <summary><see cref="Read"/> for each request message of the stream (see <see cref="ServeInOrderAsync"/>).</summary>
+    public override Task ReadStream(IAsyncStreamReader<ReadRequest> requestStream, IServerStreamWriter<ReadReply> responseStream, ServerCallContext context) =>
+        ServeInOrderAsync(requestStream, responseStream, context, Read);
+
+    /// <summary>
+    /// Serves a peer's long-lived call: each request message is handled as it arrives (the group
+    /// commits of writes overlap, as concurrent unary calls did) and answered in arrival order,
+    /// which is how the sender matches replies to requests (<see cref="OrderedCallStream{TRequest, TReply}"/>).
+    /// A failed request (not a member, an invalid entry) ends the call with its error: the sender
+    /// fails what is still waiting and opens a new call.
+    /// </summary>
+    private static async Task ServeInOrderAsync<TRequest, TReply>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TReply> responseStream,
+        ServerCallContext context, Func<TRequest, ServerCallContext, Task<TReply>> handle)
+    {
+        // The call lives as long as the connection: its body has no total size (each message is
+        // bounded by gRPC's message limit) and may be idle for a while without being a slow client.
+        var features = context.GetHttpContext().Features;
+        if (features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } body)
+        {
+            body.MaxRequestBodySize = null;
+        }
+        if (features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
+        }
+        var handling = Channel.CreateUnbounded<Task<TReply>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var answering = AnswerAsync(handling.Reader, responseStream);
+        try
+        {
+            while (await requestStream.MoveNext(context.CancellationToken))
+            {
+                handling.Writer.TryWrite(handle(requestStream.Current, context));
+            }
+        }
+        finally
+        {
+            handling.Writer.TryComplete();
+        }
+        await answering;
+
+        static async Task AnswerAsync(ChannelReader<Task<TReply>> handling, IServerStreamWriter<TReply> replies)
+        {
+            await foreach (var reply in handling.ReadAllAsync())
+            {
+                await replies.WriteAsync(await reply);
+            }
+        }
+    }
 
     public override async Task<WriteReply> Write(WriteRequest request, ServerCallContext context)
     {

@@ -79,6 +79,10 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
         private readonly GrpcChannel _channel;
         private readonly CoalescingBatcher<(Entry Entry, string HintOwner), int> _writes;
         private readonly CoalescingBatcher<string, ReadResult> _reads;
+        private readonly OrderedCallStream<WriteRequest, WriteReply> _writeStream;
+        private readonly OrderedCallStream<ReadRequest, ReadReply> _readStream;
+        // Set once a peer turns out not to know the stream methods (an older version): calls, one per batch, from then on.
+        private volatile bool _unaryOnly;
 
         public Peer(PeerClients owner, string url)
         {
@@ -105,6 +109,8 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
                 MaxSendMessageSize = 512 * 1024 * 1024,
             });
             Client = new Protocol.Internode.InternodeClient(_channel);
+            _writeStream = new(() => Client.WriteStream(), owner.RequestTimeout);
+            _readStream = new(() => Client.ReadStream(), owner.RequestTimeout);
             _writes = new(SendWritesAsync, MaxBatch, MaxCallsInFlight,
                 static item => item.Entry.Value.Length + item.Entry.Key.Length + item.Entry.ContentType.Length + EntryOverheadBytes, MaxBatchBytes, MaxBacklogBytes);
             _reads = new(SendReadsAsync, MaxBatch, MaxCallsInFlight);
@@ -139,6 +145,8 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
         {
             await _writes.DisposeAsync();
             await _reads.DisposeAsync();
+            await _writeStream.DisposeAsync();
+            await _readStream.DisposeAsync();
             _channel.Dispose();
         }
 
@@ -156,10 +164,44 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
             {
                 request.HintOwners.Clear();
             }
-            var reply = await Client.WriteAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout);
+            var reply = await WriteBatchAsync(request);
             _owner.Observe(reply.Header);
             _owner.Sent("write", entries.Count);
             return reply.Statuses;
+        }
+
+        /// <summary>On the peer's write stream; with a peer that does not have one (an older version), one call per batch.</summary>
+        private async Task<WriteReply> WriteBatchAsync(WriteRequest request)
+        {
+            if (!_unaryOnly)
+            {
+                try
+                {
+                    return await _writeStream.CallAsync(request);
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+                {
+                    _unaryOnly = true;
+                }
+            }
+            return await Client.WriteAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout);
+        }
+
+        /// <summary>On the peer's read stream, as <see cref="WriteBatchAsync"/>.</summary>
+        private async Task<ReadReply> ReadBatchAsync(ReadRequest request, DateTime deadline)
+        {
+            if (!_unaryOnly)
+            {
+                try
+                {
+                    return await _readStream.CallAsync(request);
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+                {
+                    _unaryOnly = true;
+                }
+            }
+            return await Client.ReadAsync(request, deadline: deadline);
         }
 
         private async Task<IReadOnlyList<ReadResult>> SendReadsAsync(IReadOnlyList<string> keys)
@@ -173,7 +215,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
                 {
                     request.Keys.Add(keys[i]);
                 }
-                var reply = await Client.ReadAsync(request, deadline: deadline);
+                var reply = await ReadBatchAsync(request, deadline);
                 _owner.Observe(reply.Header);
                 _owner.Sent("read", reply.Results.Count);
                 if (reply.Results.Count == 0 || reply.Results.Count > request.Keys.Count)
