@@ -63,6 +63,9 @@ public sealed class NodeCommandTests
 
         up.Terminate();
         Assert.True(await up.WaitForExitAsync(Deadlines.NodeStop) == ExitCodes.Success, up.Describe());
+        // Every node stopped by itself: none had to be killed. The put opened internode streams
+        // between the nodes, and a stream that outlived its node's stop held the stop up.
+        Assert.DoesNotContain("did not stop", up.StandardOutput + up.StandardError, StringComparison.Ordinal);
         Assert.NotEmpty(Directory.EnumerateFileSystemEntries(dataDir.Path));
     }
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Hosting;
 using RingKv.Core.AntiEntropy;
 using RingKv.Core.Ring;
 using RingKv.Core.Versioning;
@@ -18,7 +19,8 @@ namespace RingKv.Node.Internode;
 /// The receiving side of the internode protocol: serves this node's own replica. Never forwards:
 /// the node that took the client request coordinates it.
 /// </summary>
-public sealed partial class InternodeService(IStorageEngine engine, IHintStore hints, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, PeerClients peers)
+public sealed partial class InternodeService(IStorageEngine engine, IHintStore hints, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, PeerClients peers,
+    IHostApplicationLifetime lifetime)
     : Protocol.Internode.InternodeBase
 {
     private const int MaxListLimit = 1000;
@@ -43,9 +45,11 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
     /// commits of writes overlap, as concurrent unary calls did) and answered in arrival order,
     /// which is how the sender matches replies to requests (<see cref="OrderedCallStream{TRequest, TReply}"/>).
     /// A failed request (not a member, an invalid entry) ends the call with its error: the sender
-    /// fails what is still waiting and opens a new call.
+    /// fails what is still waiting and opens a new call. When this node stops, the call ends after
+    /// the requests already received are answered: a call that never ended would hold up the
+    /// server's graceful shutdown until it gave up and the process was killed.
     /// </summary>
-    private static async Task ServeInOrderAsync<TRequest, TReply>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TReply> responseStream,
+    private async Task ServeInOrderAsync<TRequest, TReply>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TReply> responseStream,
         ServerCallContext context, Func<TRequest, ServerCallContext, Task<TReply>> handle)
     {
         // The call lives as long as the connection: its body has no total size (each message is
@@ -61,12 +65,17 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         }
         var handling = Channel.CreateUnbounded<Task<TReply>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var answering = AnswerAsync(handling.Reader, responseStream);
+        using var receiving = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            while (await requestStream.MoveNext(context.CancellationToken))
+            while (await requestStream.MoveNext(receiving.Token))
             {
                 handling.Writer.TryWrite(handle(requestStream.Current, context));
             }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            // Stopping: answer what was received, then end the call.
         }
         finally
         {
