@@ -164,44 +164,32 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
             {
                 request.HintOwners.Clear();
             }
-            var reply = await WriteBatchAsync(request);
+            var reply = await CallAsync(_writeStream, request, request => Client.WriteAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout).ResponseAsync);
             _owner.Observe(reply.Header);
             _owner.Sent("write", entries.Count);
             return reply.Statuses;
         }
 
-        /// <summary>On the peer's write stream; with a peer that does not have one (an older version), one call per batch.</summary>
-        private async Task<WriteReply> WriteBatchAsync(WriteRequest request)
+        /// <summary>
+        /// A batch on the peer's stream of its kind; with a peer that does not have the stream
+        /// methods (an older version), one <paramref name="unary"/> call per batch from then on.
+        /// </summary>
+        private async Task<TReply> CallAsync<TRequest, TReply>(OrderedCallStream<TRequest, TReply> stream, TRequest request, Func<TRequest, Task<TReply>> unary)
+            where TRequest : class
+            where TReply : class
         {
             if (!_unaryOnly)
             {
                 try
                 {
-                    return await _writeStream.CallAsync(request);
+                    return await stream.CallAsync(request);
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
                 {
                     _unaryOnly = true;
                 }
             }
-            return await Client.WriteAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout);
-        }
-
-        /// <summary>On the peer's read stream, as <see cref="WriteBatchAsync"/>.</summary>
-        private async Task<ReadReply> ReadBatchAsync(ReadRequest request, DateTime deadline)
-        {
-            if (!_unaryOnly)
-            {
-                try
-                {
-                    return await _readStream.CallAsync(request);
-                }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
-                {
-                    _unaryOnly = true;
-                }
-            }
-            return await Client.ReadAsync(request, deadline: deadline);
+            return await unary(request);
         }
 
         private async Task<IReadOnlyList<ReadResult>> SendReadsAsync(IReadOnlyList<string> keys)
@@ -215,7 +203,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
                 {
                     request.Keys.Add(keys[i]);
                 }
-                var reply = await ReadBatchAsync(request, deadline);
+                var reply = await CallAsync(_readStream, request, request => Client.ReadAsync(request, deadline: deadline).ResponseAsync);
                 _owner.Observe(reply.Header);
                 _owner.Sent("read", reply.Results.Count);
                 if (reply.Results.Count == 0 || reply.Results.Count > request.Keys.Count)
