@@ -19,10 +19,12 @@ public interface IStorageEngine : IAsyncDisposable
 
     /// <summary>
     /// Stores each entry as <see cref="WriteAsync"/> does without a precondition, and completes
-    /// once all of them are decided and durable: one result per entry, in order. A replica applies
-    /// a peer's batch this way, as one unit of the group commit instead of one task per entry.
+    /// once all of them are decided and as durable as <paramref name="durability"/> asks: one
+    /// result per entry, in order. A replica applies a peer's batch this way, as one unit of the
+    /// group commit instead of one task per entry.
     /// </summary>
-    async ValueTask<WriteResult[]> WriteAllAsync(IReadOnlyList<StoredEntry> entries, CancellationToken cancellationToken = default)
+    /// <remarks>An engine without a log to sync (memory) treats both durabilities alike.</remarks>
+    async ValueTask<WriteResult[]> WriteAllAsync(IReadOnlyList<StoredEntry> entries, WriteDurability durability = WriteDurability.Synced, CancellationToken cancellationToken = default)
     {
         var writes = new Task<WriteResult>[entries.Count];
         for (var i = 0; i < writes.Length; i++)

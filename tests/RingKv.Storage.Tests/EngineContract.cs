@@ -1,8 +1,10 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using RingKv.Core.Hashing;
 using RingKv.Core.Versioning;
 using RingKv.Storage.Memory;
 using RingKv.Storage.RocksDb;
+using RingKv.Testing;
 
 namespace RingKv.Storage.Tests;
 
@@ -51,6 +53,50 @@ public sealed class RocksDbEngineTests : EngineContract, IDisposable
         // At least the table's bloom filter (10 bits per key) is held pinned; unpinned, only the
         // cache's own bookkeeping (under 100 bytes) would be.
         Assert.True(reopened.PinnedCacheBytes >= 2000 * 10 / 8, $"{reopened.PinnedCacheBytes} bytes pinned: the table's index and filter blocks are not");
+    }
+
+    [Fact]
+    public async Task ALoggedWriteIsAcknowledgedBeforeItsSyncAndSyncedAfterTheDelay()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var engine = RocksDbEngine.Open(_directory, FsyncMode.Batch, time);
+        Assert.Equal(0, engine.GetStats().LogSyncs);
+
+        // A replica's copy of a peer's write, the peer holding a synced copy: answered from the log.
+        var results = await engine.WriteAllAsync([Entry("a", "1", 10), Entry("b", "2", 10)], WriteDurability.Logged);
+        Assert.All(results, r => Assert.Equal(WriteStatus.Applied, r.Status));
+        Assert.Equal("2", Encoding.UTF8.GetString(engine.Get("b")!.Value));
+        Assert.Equal(0, engine.GetStats().LogSyncs);
+
+        // The engine's own sync comes once the delay has passed.
+        time.Advance(RocksDbEngine.LoggedSyncDelay);
+        await Eventually.WaitUntilAsync(() => engine.GetStats().LogSyncs == 1, TimeSpan.FromSeconds(10),
+            () => $"{engine.GetStats().LogSyncs} syncs after the logged-write delay, 1 expected");
+
+        // Synced writes, grouped or alone, are acknowledged only after a sync of their own.
+        await engine.WriteAllAsync([Entry("c", "3", 10)]);
+        Assert.Equal(2, engine.GetStats().LogSyncs);
+        await engine.WriteAsync(Entry("d", "4", 10), WritePrecondition.None);
+        Assert.Equal(3, engine.GetStats().LogSyncs);
+
+        // No logged write is waiting: the timer asks for nothing more.
+        time.Advance(RocksDbEngine.LoggedSyncDelay * 2);
+        await engine.WriteAsync(Entry("e", "5", 10), WritePrecondition.None);
+        Assert.Equal(4, engine.GetStats().LogSyncs);
+    }
+
+    [Fact]
+    public async Task ALoggedWriteIsSyncedByTheNextSyncedOneAndNotAgainByItsTimer()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var engine = RocksDbEngine.Open(_directory, FsyncMode.Batch, time);
+        await engine.WriteAllAsync([Entry("a", "1", 10)], WriteDurability.Logged);
+        await engine.WriteAsync(Entry("b", "2", 10), WritePrecondition.None);
+        Assert.Equal(1, engine.GetStats().LogSyncs);
+        time.Advance(RocksDbEngine.LoggedSyncDelay);
+        // Anything the timer asked for would be synced before this write's own sync.
+        await engine.WriteAsync(Entry("c", "3", 10), WritePrecondition.None);
+        Assert.Equal(2, engine.GetStats().LogSyncs);
     }
 
     public void Dispose()

@@ -43,6 +43,8 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<FsyncMode> Fsync { get; } = new("--fsync") { Description = "Fsync mode of the nodes it launches: always, batch or never.", DefaultValueFactory = _ => defaults.NodeFsync };
 
+    public Option<SyncedAcks> SyncedAcks { get; } = new("--synced-acks") { Description = "Acknowledgements of a write that must be synced to disk before the client is answered: one (the coordinating node's own copy; the other replicas' are in their logs and synced within 10 ms) or all.", DefaultValueFactory = _ => defaults.NodeSyncedAcks };
+
     public Option<double> SuspectAfter { get; } = new("--suspect-after") { Description = "Seconds without a heartbeat before a node is suspect (nothing moves yet).", DefaultValueFactory = _ => defaults.SuspectAfter.TotalSeconds, HelpName = "SECONDS" };
 
     public Option<double> EvictionGrace { get; } = new("--eviction-grace") { Description = "Seconds without a heartbeat before a node is dead, evicted, and its copies rebuilt on other nodes.", DefaultValueFactory = _ => defaults.EvictionGracePeriod.TotalSeconds, HelpName = "SECONDS" };
@@ -62,7 +64,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
     {
         Limits.AddTo(command);
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
-        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
+        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SyncedAcks, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
         {
             command.Options.Add(option);
         }
@@ -76,6 +78,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         ReplicationFactor = parseResult.GetValue(Replicas),
         NodeEngine = parseResult.GetValue(Engine) ?? defaults.NodeEngine,
         NodeFsync = parseResult.GetValue(Fsync),
+        NodeSyncedAcks = parseResult.GetValue(SyncedAcks),
         SuspectAfter = TimeSpan.FromSeconds(parseResult.GetValue(SuspectAfter)),
         EvictionGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(EvictionGrace)),
         TransferRateLimit = parseResult.GetValue(TransferRate),

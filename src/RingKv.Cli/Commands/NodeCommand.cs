@@ -24,6 +24,12 @@ public static class NodeCommand
             DefaultValueFactory = _ => defaults.Fsync.ToString().ToLowerInvariant(),
         };
         fsync.AcceptOnlyFromAmong("always", "batch", "never");
+        var syncedAcks = new Option<string>("--synced-acks")
+        {
+            Description = "With --join: acknowledgements of a write it coordinates that must be synced to disk before the client is answered. one: its own copy (the other replicas' are in their logs, synced within 10 ms); all: every one.",
+            DefaultValueFactory = _ => defaults.SyncedAcks.ToString().ToLowerInvariant(),
+        };
+        syncedAcks.AcceptOnlyFromAmong("one", "all");
         var maxValueBytes = new Option<int>("--max-value-bytes") { Description = "Largest value, at most 32 MiB (33554432); larger ones get 413.", DefaultValueFactory = _ => defaults.MaxValueBytes, HelpName = "N" };
         var maxKeyBytes = new Option<int>("--max-key-bytes") { Description = "Largest key in UTF-8 bytes.", DefaultValueFactory = _ => defaults.MaxKeyBytes, HelpName = "N" };
         var nodeId = new Option<uint>("--node-id") { Description = "This node's id, written into every version it issues.", DefaultValueFactory = _ => defaults.NodeId, HelpName = "N" };
@@ -52,7 +58,7 @@ public static class NodeCommand
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, syncedAcks, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
         {
             command.Options.Add(option);
         }
@@ -68,6 +74,7 @@ public static class NodeCommand
                 DataDirectory = parseResult.GetValue(dataDir) ?? defaults.DataDirectory,
                 Engine = parseResult.GetValue(engine) ?? defaults.Engine,
                 Fsync = Enum.Parse<FsyncMode>(parseResult.GetValue(fsync) ?? defaults.Fsync.ToString(), ignoreCase: true),
+                SyncedAcks = Enum.Parse<SyncedAcks>(parseResult.GetValue(syncedAcks) ?? defaults.SyncedAcks.ToString(), ignoreCase: true),
                 MaxValueBytes = parseResult.GetValue(maxValueBytes),
                 MaxKeyBytes = parseResult.GetValue(maxKeyBytes),
                 NodeId = parseResult.GetValue(nodeId),

@@ -24,6 +24,9 @@ public sealed class CoordinatorOptions
     /// <summary>Fsync mode of the nodes this coordinator launches. Default batch.</summary>
     public FsyncMode NodeFsync { get; set; } = FsyncMode.Batch;
 
+    /// <summary>Synced acknowledgements the nodes this coordinator launches wait for (<c>--synced-acks</c>). Default one.</summary>
+    public SyncedAcks NodeSyncedAcks { get; set; } = SyncedAcks.One;
+
     /// <summary>How long a launched node may take to start and join before the launch fails. Default 60 s.</summary>
     public TimeSpan LaunchTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -64,6 +64,7 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
             "--data-dir", dataDirectory,
             "--engine", options.NodeEngine,
             "--fsync", options.NodeFsync.ToString().ToLowerInvariant(),
+            "--synced-acks", options.NodeSyncedAcks.ToString().ToLowerInvariant(),
             .. (options.AuthFile is { } authFile ? new[] { "--auth-file", Path.GetFullPath(authFile) } : []),
             // The path, never the secret itself: a command line is readable by every user.
             .. (options.ClusterSecretFile is { } secretFile ? new[] { "--cluster-secret-file", Path.GetFullPath(secretFile) } : []),

@@ -20,6 +20,12 @@ public sealed class NodeOptions
     /// <summary>Default <see cref="FsyncMode.Batch"/>.</summary>
     public FsyncMode Fsync { get; set; } = FsyncMode.Batch;
 
+    /// <summary>
+    /// For the writes this node coordinates: how many of the W acknowledgements must be synced.
+    /// Default <see cref="SyncedAcks.One"/>: its own copy, with the peers' copies in their logs.
+    /// </summary>
+    public SyncedAcks SyncedAcks { get; set; } = SyncedAcks.One;
+
     /// <summary>Largest key in UTF-8 bytes. Default 1024.</summary>
     public int MaxKeyBytes { get; set; } = 1024;
 

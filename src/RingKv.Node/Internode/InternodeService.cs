@@ -120,7 +120,10 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
             applied.Add(entry);
             appliedAt.Add(i);
         }
-        var results = await engine.WriteAllAsync(applied, context.CancellationToken);
+        // The sender keeps a synced copy itself (--synced-acks one): answered from the log, synced shortly after.
+        var durability = request.AckWhenLogged ? WriteDurability.Logged : WriteDurability.Synced;
+        var results = await engine.WriteAllAsync(applied, durability, context.CancellationToken);
+        metrics.ReplicaCopies(request.AckWhenLogged ? "logged" : "synced", applied.Count);
         for (var i = 0; i < results.Length; i++)
         {
             if (results[i].Status != WriteStatus.Applied)

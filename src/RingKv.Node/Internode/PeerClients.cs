@@ -77,7 +77,7 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
         private readonly PeerClients _owner;
         private readonly string _url;
         private readonly GrpcChannel _channel;
-        private readonly CoalescingBatcher<(Entry Entry, string HintOwner), int> _writes;
+        private readonly CoalescingBatcher<(Entry Entry, string HintOwner, bool Logged), int> _writes;
         private readonly CoalescingBatcher<string, ReadResult> _reads;
         private readonly OrderedCallStream<WriteRequest, WriteReply> _writeStream;
         private readonly OrderedCallStream<ReadRequest, ReadReply> _readStream;
@@ -129,14 +129,19 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
         /// <paramref name="slot"/> (as <see cref="WriteAsync"/>), or the failure. False: too many
         /// bytes already wait for this peer, and nothing was sent (<see cref="Backlogged"/>).
         /// </summary>
-        public bool TryWrite(Entry entry, IBatchCompletion<int> target, int slot) => _writes.TrySend((entry, string.Empty), target, slot);
+        /// <param name="logged">
+        /// The peer may answer once the entry is in its write-ahead log, before its sync: this node
+        /// keeps a synced copy itself (<c>--synced-acks one</c>). A batch with any entry that is not
+        /// so is answered after the sync.
+        /// </param>
+        public bool TryWrite(Entry entry, bool logged, IBatchCompletion<int> target, int slot) => _writes.TrySend((entry, string.Empty, logged), target, slot);
 
         /// <summary>The failure of a write refused because too many bytes already wait for this peer.</summary>
         public RpcException Backlogged() => new(new Status(StatusCode.ResourceExhausted,
             $"More than {MaxBacklogBytes / (1024 * 1024)} MiB of writes are waiting to be sent to {_url}."));
 
         private Task<int> Send(Entry entry, string hintOwner) =>
-            _writes.TrySend((entry, hintOwner), out var result) ? result : Task.FromException<int>(Backlogged());
+            _writes.TrySend((entry, hintOwner, false), out var result) ? result : Task.FromException<int>(Backlogged());
 
         /// <summary>Reads a key on the peer and tells <paramref name="target"/> the result as <paramref name="slot"/>, or the failure.</summary>
         public void Read(string key, IBatchCompletion<ReadResult> target, int slot) => _reads.TrySend(key, target, slot);
@@ -150,20 +155,23 @@ public sealed class PeerClients(ClusterView view, HybridLogicalClock clock, Node
             _channel.Dispose();
         }
 
-        private async Task<IReadOnlyList<int>> SendWritesAsync(IReadOnlyList<(Entry Entry, string HintOwner)> entries)
+        private async Task<IReadOnlyList<int>> SendWritesAsync(IReadOnlyList<(Entry Entry, string HintOwner, bool Logged)> entries)
         {
             var request = new WriteRequest { Header = _owner.Header() };
             var hinted = false;
-            foreach (var (entry, hintOwner) in entries)
+            var logged = true;
+            foreach (var (entry, hintOwner, entryLogged) in entries)
             {
                 request.Entries.Add(entry);
                 request.HintOwners.Add(hintOwner);
                 hinted |= hintOwner.Length > 0;
+                logged &= entryLogged;
             }
             if (!hinted)
             {
                 request.HintOwners.Clear();
             }
+            request.AckWhenLogged = logged;
             var reply = await CallAsync(_writeStream, request, request => Client.WriteAsync(request, deadline: DateTime.UtcNow + _owner.RequestTimeout).ResponseAsync);
             _owner.Observe(reply.Header);
             _owner.Sent("write", entries.Count);

@@ -13,6 +13,8 @@ public static class InstrumentNames
     public const string InternodeEntries = "ringkv.internode.entries";
     public const string StoredKeys = "ringkv.stored.keys";
     public const string StoredBytes = "ringkv.stored.bytes";
+    public const string LogSyncs = "ringkv.wal.syncs";
+    public const string ReplicaCopies = "ringkv.replica.copies";
     public const string HeartbeatAge = "ringkv.heartbeat.age";
     public const string ClusterEpoch = "ringkv.cluster.epoch";
     public const string Rejected = "ringkv.security.rejected";

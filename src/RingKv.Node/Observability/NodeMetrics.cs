@@ -15,6 +15,7 @@ public sealed class NodeMetrics : IDisposable
     private readonly Counter<long> _internodeEntries;
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _clockRefusedEntries;
+    private readonly Counter<long> _replicaCopies;
 
     public NodeMetrics()
     {
@@ -28,6 +29,8 @@ public sealed class NodeMetrics : IDisposable
         _rejected = _meter.CreateCounter<long>(InstrumentNames.Rejected, description: "Requests refused for lack of the cluster secret, by kind.");
         _clockRefusedEntries = _meter.CreateCounter<long>(InstrumentNames.ClockRefusedEntries,
             description: "Entries not stored because their version is further ahead of this node's clock than --max-clock-skew, by how they arrived.");
+        _replicaCopies = _meter.CreateCounter<long>(InstrumentNames.ReplicaCopies,
+            description: "Entries of peers' writes this node received as their replica, by when it acknowledged them: logged (in its write-ahead log, synced shortly after; the peer keeps a synced copy) or synced.");
     }
 
     public Meter Meter => _meter;
@@ -37,6 +40,7 @@ public sealed class NodeMetrics : IDisposable
     {
         _meter.CreateObservableGauge(InstrumentNames.StoredKeys, () => stats().Keys, description: "Entries stored on this node, tombstones included (estimate for rocksdb).");
         _meter.CreateObservableGauge(InstrumentNames.StoredBytes, () => stats().Bytes, unit: "By", description: "Approximate bytes stored on this node.");
+        _meter.CreateObservableCounter(InstrumentNames.LogSyncs, () => stats().LogSyncs, description: "Syncs of the write-ahead log to disk (rocksdb).");
         _meter.CreateObservableGauge(InstrumentNames.ClusterEpoch, epoch, description: "Epoch of the cluster map this process has.");
     }
 
@@ -81,6 +85,10 @@ public sealed class NodeMetrics : IDisposable
         _internodeMessages.Add(1, new KeyValuePair<string, object?>("direction", "sent"), new KeyValuePair<string, object?>("method", method));
         _internodeEntries.Add(entries, new KeyValuePair<string, object?>("direction", "sent"));
     }
+
+    /// <param name="acknowledged">logged or synced: when this node answered the peer (<see cref="Storage.WriteDurability"/>).</param>
+    public void ReplicaCopies(string acknowledged, int entries) =>
+        _replicaCopies.Add(entries, new KeyValuePair<string, object?>("acknowledged", acknowledged));
 
     public void InternodeReceived(string method, int entries)
     {

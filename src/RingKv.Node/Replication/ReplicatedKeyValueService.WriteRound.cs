@@ -14,6 +14,15 @@ public sealed partial class ReplicatedKeyValueService
     /// replica were most of what a write allocated on the coordinating node (docs/PERFORMANCE.md).
     /// The rare paths (a fallback that keeps a hint, a write to a fallback named up front) still run
     /// as tasks and report here when they end.
+    /// <para>
+    /// Under <c>--synced-acks one</c> (the default), when this node is one of the key's replicas,
+    /// its own copy is the synced one: it anchors the quorum (no quorum without it), and the peers
+    /// are asked to answer once the entry is in their write-ahead log, syncing it shortly after.
+    /// A peer's sync is then off the write's path, and peers sync a hundred times a second at most
+    /// instead of once per batch. This is Dynamo's "durable write" (§6.1), kept stronger: every
+    /// acknowledgement still means the write survives that replica's process being killed. When
+    /// this node holds no copy, every peer syncs before it answers, as under <c>all</c>.
+    /// </para>
     /// </summary>
     private sealed class WriteRound : IBatchCompletion<int>
     {
@@ -22,6 +31,8 @@ public sealed partial class ReplicatedKeyValueService
         private readonly IReadOnlyList<ReplicaTarget> _replicas;
         private readonly StoredEntry _entry;
         private readonly TaskCompletionSource _decided = new();
+        // The node whose synced copy the quorum needs (this one), or null: every answer is synced.
+        private readonly string? _anchor;
         private QuorumTally _tally;
         private int _superseded;
         private int _localSlot = -1;
@@ -33,7 +44,21 @@ public sealed partial class ReplicatedKeyValueService
             _map = map;
             _replicas = replicas;
             _entry = entry;
-            _tally = new QuorumTally(required, replicas.Count, distinctNodes: true);
+            _anchor = service.Options.SyncedAcks == SyncedAcks.One ? OwnCopy(replicas) : null;
+            _tally = new QuorumTally(required, replicas.Count, distinctNodes: true, _anchor);
+        }
+
+        /// <summary>This node's id if it is one of the replicas itself (not a fallback keeping a hint).</summary>
+        private static string? OwnCopy(IReadOnlyList<ReplicaTarget> replicas)
+        {
+            foreach (var replica in replicas)
+            {
+                if (replica.IsSelf && replica.StandsInFor is null)
+                {
+                    return replica.NodeId;
+                }
+            }
+            return null;
         }
 
         /// <summary>Completes when the outcome is decided (reached or out of reach); it may never, if replicas hang.</summary>
@@ -71,7 +96,7 @@ public sealed partial class ReplicatedKeyValueService
                     message ??= _entry.ToMessage();
                     try
                     {
-                        if (!peer.TryWrite(message, this, slot))
+                        if (!peer.TryWrite(message, logged: _anchor is not null, this, slot))
                         {
                             Fail(slot, peer.Backlogged());
                         }
@@ -124,7 +149,7 @@ public sealed partial class ReplicatedKeyValueService
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogReplicaFailed(_service.Logger, "write", _replicas[slot].NodeId, ex.Message);
-                Count(null);
+                LocalFailed();
                 return;
             }
             if (write.IsCompleted)
@@ -147,7 +172,7 @@ public sealed partial class ReplicatedKeyValueService
                 // The local store failed the write (a full disk): no acknowledgement, no fallback.
                 var error = write.Exception?.GetBaseException() ?? new OperationCanceledException();
                 LogReplicaFailed(_service.Logger, "write", replica.NodeId, error.Message);
-                Count(null);
+                LocalFailed();
                 return;
             }
             var result = write.Result;
@@ -155,10 +180,31 @@ public sealed partial class ReplicatedKeyValueService
             {
                 _service.Clock.TryObserve(result.Current.Timestamp);
                 Interlocked.Increment(ref _superseded);
-                Count(null);
+                LocalFailed();
                 return;
             }
             Count(replica.NodeId);
+        }
+
+        /// <summary>
+        /// This node did not store its copy. If that copy anchors the quorum, the peers' copies are
+        /// only logged, not synced: the attempt fails now (and is re-stamped if it was superseded).
+        /// </summary>
+        private void LocalFailed()
+        {
+            if (_anchor is null)
+            {
+                Count(null);
+                return;
+            }
+            lock (_decided)
+            {
+                if (!_tally.RecordAnchorFailed())
+                {
+                    return;
+                }
+            }
+            _decided.TrySetResult();
         }
 
         private async Task WriteSlowlyAsync(int slot, Task<ReplicaAnswer?> write)

@@ -48,4 +48,49 @@ public sealed class QuorumTallyTests
         Assert.True(tally.Reached);
         Assert.Throws<InvalidOperationException>(() => tally.Record("n1"));
     }
+    [Fact]
+    public void WithAnAnchorTheQuorumWaitsForIt()
+    {
+        // --synced-acks one: the two peers' copies are only logged; the coordinating node's is synced.
+        var tally = new QuorumTally(required: 2, expected: 3, distinctNodes: true, anchor: "n1");
+        Assert.False(tally.Record("n2"));
+        Assert.False(tally.Record("n3"));
+        Assert.False(tally.Decided);
+        Assert.False(tally.Reached);
+        Assert.True(tally.Record("n1"));
+        Assert.True(tally.Reached);
+    }
+
+    [Fact]
+    public void WithAnAnchorOneOtherAnswerIsEnough()
+    {
+        var tally = new QuorumTally(required: 2, expected: 3, distinctNodes: true, anchor: "n1");
+        Assert.False(tally.Record("n1"));
+        Assert.True(tally.Record("n3"));
+        Assert.True(tally.Reached);
+    }
+
+    [Fact]
+    public void TheAnchorFailingDecidesTheOutcomeWhateverTheOthersSay()
+    {
+        var tally = new QuorumTally(required: 2, expected: 3, distinctNodes: true, anchor: "n1");
+        Assert.False(tally.Record("n2"));
+        Assert.True(tally.RecordAnchorFailed());
+        Assert.True(tally.Decided);
+        Assert.False(tally.Reached);
+        // A later success decides nothing again, and the quorum stays out of reach.
+        Assert.False(tally.Record("n3"));
+        Assert.False(tally.Reached);
+    }
+
+    [Fact]
+    public void WithAnAnchorOtherFailuresStillMakeTheQuorumOutOfReach()
+    {
+        var tally = new QuorumTally(required: 2, expected: 3, distinctNodes: true, anchor: "n1");
+        Assert.False(tally.Record(null));
+        Assert.True(tally.Record(null));
+        Assert.False(tally.Reached);
+        Assert.Throws<InvalidOperationException>(() => new QuorumTally(2, 3, distinctNodes: true).RecordAnchorFailed());
+        Assert.Throws<ArgumentException>(() => new QuorumTally(2, 3, distinctNodes: false, anchor: "n1"));
+    }
 }
