@@ -20,6 +20,9 @@ public sealed class ExitCodeTests
         new[] { "get", "" },
         new[] { "node", "--engine", "floppy" },
         new[] { "node", "--fsync", "sometimes" },
+        new[] { "node", "--synced-acks", "some" },
+        new[] { "up", "--synced-acks", "two" },
+        new[] { "coordinator", "--fsync", "sometimes" },
         new[] { "bench", "--op", "fly" },
         new[] { "bench", "--concurrency", "0" },
     };

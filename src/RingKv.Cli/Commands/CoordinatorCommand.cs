@@ -41,9 +41,10 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<string> Engine { get; } = new("--engine") { Description = "Engine of the nodes it launches: rocksdb (durable) or memory.", DefaultValueFactory = _ => defaults.NodeEngine };
 
-    public Option<FsyncMode> Fsync { get; } = new("--fsync") { Description = "Fsync mode of the nodes it launches: always, batch or never.", DefaultValueFactory = _ => defaults.NodeFsync };
+    // Strings, not the enums: help and errors then show the lowercase names users type.
+    public Option<string> Fsync { get; } = new("--fsync") { Description = "Fsync mode of the nodes it launches: always, batch or never.", DefaultValueFactory = _ => defaults.NodeFsync.ToString().ToLowerInvariant() };
 
-    public Option<SyncedAcks> SyncedAcks { get; } = new("--synced-acks") { Description = "Acknowledgements of a write that must be synced to disk before the client is answered: one (the coordinating node's own copy; the other replicas' are in their logs and synced within 10 ms) or all.", DefaultValueFactory = _ => defaults.NodeSyncedAcks };
+    public Option<string> SyncedAcks { get; } = new("--synced-acks") { Description = "Acknowledgements of a write that must be synced to disk before the client is answered: one (the coordinating node's own copy; the other replicas' are in their logs and synced within 10 ms) or all.", DefaultValueFactory = _ => defaults.NodeSyncedAcks.ToString().ToLowerInvariant() };
 
     public Option<double> SuspectAfter { get; } = new("--suspect-after") { Description = "Seconds without a heartbeat before a node is suspect (nothing moves yet).", DefaultValueFactory = _ => defaults.SuspectAfter.TotalSeconds, HelpName = "SECONDS" };
 
@@ -64,6 +65,8 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
     {
         Limits.AddTo(command);
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
+        Fsync.AcceptOnlyFromAmong("always", "batch", "never");
+        SyncedAcks.AcceptOnlyFromAmong("one", "all");
         foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SyncedAcks, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
         {
             command.Options.Add(option);
@@ -77,8 +80,8 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         DataDirectory = parseResult.GetValue(DataDirectory) ?? defaults.DataDirectory,
         ReplicationFactor = parseResult.GetValue(Replicas),
         NodeEngine = parseResult.GetValue(Engine) ?? defaults.NodeEngine,
-        NodeFsync = parseResult.GetValue(Fsync),
-        NodeSyncedAcks = parseResult.GetValue(SyncedAcks),
+        NodeFsync = Enum.Parse<FsyncMode>(parseResult.GetValue(Fsync) ?? defaults.NodeFsync.ToString(), ignoreCase: true),
+        NodeSyncedAcks = Enum.Parse<SyncedAcks>(parseResult.GetValue(SyncedAcks) ?? defaults.NodeSyncedAcks.ToString(), ignoreCase: true),
         SuspectAfter = TimeSpan.FromSeconds(parseResult.GetValue(SuspectAfter)),
         EvictionGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(EvictionGrace)),
         TransferRateLimit = parseResult.GetValue(TransferRate),
