@@ -9,8 +9,8 @@ public enum SyncedAcks
 {
     /// <summary>
     /// Default, Dynamo's "durable write": the coordinating node's own copy is synced before it
-    /// counts, and the other replicas acknowledge once the write is in their log and sync it
-    /// within 10 ms. When the coordinating node holds no copy of the key, it asks for
+    /// counts, and the other replicas acknowledge once the write is in their log and start a sync
+    /// about 10 ms later. When the coordinating node holds no copy of the key, it asks for
     /// <see cref="All"/>.
     /// </summary>
     One,

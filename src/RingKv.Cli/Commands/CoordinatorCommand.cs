@@ -44,7 +44,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
     // Strings, not the enums: help and errors then show the lowercase names users type.
     public Option<string> Fsync { get; } = new("--fsync") { Description = "Fsync mode of the nodes it launches: always, batch or never.", DefaultValueFactory = _ => defaults.NodeFsync.ToString().ToLowerInvariant() };
 
-    public Option<string> SyncedAcks { get; } = new("--synced-acks") { Description = "Acknowledgements of a write that must be synced to disk before the client is answered: one (the coordinating node's own copy; the other replicas' are in their logs and synced within 10 ms) or all.", DefaultValueFactory = _ => defaults.NodeSyncedAcks.ToString().ToLowerInvariant() };
+    public Option<string> SyncedAcks { get; } = new("--synced-acks") { Description = "Acknowledgements of a write that must be synced to disk before the client is answered: one (the coordinating node's own copy; the other replicas' are in their logs, synced about 10 ms later) or all.", DefaultValueFactory = _ => defaults.NodeSyncedAcks.ToString().ToLowerInvariant() };
 
     public Option<double> SuspectAfter { get; } = new("--suspect-after") { Description = "Seconds without a heartbeat before a node is suspect (nothing moves yet).", DefaultValueFactory = _ => defaults.SuspectAfter.TotalSeconds, HelpName = "SECONDS" };
 

@@ -26,7 +26,7 @@ public static class NodeCommand
         fsync.AcceptOnlyFromAmong("always", "batch", "never");
         var syncedAcks = new Option<string>("--synced-acks")
         {
-            Description = "With --join: acknowledgements of a write it coordinates that must be synced to disk before the client is answered. one: its own copy (the other replicas' are in their logs, synced within 10 ms); all: every one.",
+            Description = "With --join: acknowledgements of a write it coordinates that must be synced to disk before the client is answered. one: its own copy (the other replicas' are in their logs, synced about 10 ms later); all: every one.",
             DefaultValueFactory = _ => defaults.SyncedAcks.ToString().ToLowerInvariant(),
         };
         syncedAcks.AcceptOnlyFromAmong("one", "all");

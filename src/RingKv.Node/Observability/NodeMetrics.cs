@@ -30,7 +30,7 @@ public sealed class NodeMetrics : IDisposable
         _clockRefusedEntries = _meter.CreateCounter<long>(InstrumentNames.ClockRefusedEntries,
             description: "Entries not stored because their version is further ahead of this node's clock than --max-clock-skew, by how they arrived.");
         _replicaCopies = _meter.CreateCounter<long>(InstrumentNames.ReplicaCopies,
-            description: "Entries of peers' writes this node received as their replica, by when it acknowledged them: logged (in its write-ahead log, synced shortly after; the peer keeps a synced copy) or synced.");
+            description: "Entries of peers' writes this node received as their replica, by what the peer asked for: logged (answer once in the write-ahead log, sync shortly after; the peer keeps a synced copy) or synced (answer after the sync).");
     }
 
     public Meter Meter => _meter;

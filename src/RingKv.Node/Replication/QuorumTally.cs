@@ -45,7 +45,7 @@ public struct QuorumTally
     /// <summary>Whether the outcome is known: the quorum was reached or is out of reach.</summary>
     public bool Decided { get; private set; }
 
-    public readonly bool Reached => Succeeded >= _required && _anchored;
+    public readonly bool Reached => Succeeded >= _required && _anchored && !_anchorFailed;
 
     /// <summary>Counts one answer: a success from <paramref name="node"/>, or a failure when it is null.</summary>
     /// <returns>True for the one answer that decided the outcome; false before it and for every answer after it.</returns>
@@ -59,9 +59,23 @@ public struct QuorumTally
         if (counted)
         {
             _nodes[Succeeded] = node;
-            _anchored |= node == _anchor;
         }
         return Record(counted);
+    }
+
+    /// <summary>
+    /// Counts the anchor's own success (not any other answer under its id, such as a hint it keeps
+    /// for a down owner: that copy is not the one the quorum is anchored on).
+    /// </summary>
+    /// <returns>True for the one answer that decided the outcome; false before it and for every answer after it.</returns>
+    public bool RecordAnchor()
+    {
+        if (_anchor is null)
+        {
+            throw new InvalidOperationException("This tally has no anchor.");
+        }
+        _anchored = true;
+        return Record(_anchor);
     }
 
     /// <summary>Counts the anchor's failure: the quorum is then out of reach, whatever the others answer.</summary>

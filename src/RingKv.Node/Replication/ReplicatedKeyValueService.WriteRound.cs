@@ -183,7 +183,19 @@ public sealed partial class ReplicatedKeyValueService
                 LocalFailed();
                 return;
             }
-            Count(replica.NodeId);
+            if (_anchor is null)
+            {
+                Count(replica.NodeId);
+                return;
+            }
+            lock (_decided)
+            {
+                if (!_tally.RecordAnchor())
+                {
+                    return;
+                }
+            }
+            _decided.TrySetResult();
         }
 
         /// <summary>

@@ -62,7 +62,8 @@ public sealed class RocksDbEngine : IStorageEngine
         _writeOptions = new WriteOptions().SetSync(fsync == FsyncMode.Always);
         _maxBatch = fsync == FsyncMode.Always ? 1 : MaxBatchWrites;
         _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
-        _unsynced = Channel.CreateUnbounded<PendingWrite[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        // Written by the committer, the logged-write timer and DisposeAsync.
+        _unsynced = Channel.CreateUnbounded<PendingWrite[]>(new UnboundedChannelOptions { SingleReader = true });
         _committer = Task.Run(CommitLoopAsync);
         _syncer = fsync == FsyncMode.Batch ? Task.Run(SyncLoopAsync) : Task.CompletedTask;
         _loggedSync = time.CreateTimer(static state => ((RocksDbEngine)state!).SyncLoggedWrites(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -321,7 +322,7 @@ public sealed class RocksDbEngine : IStorageEngine
                 }
                 if (Fsync == FsyncMode.Batch)
                 {
-                    HandToSyncer(batch);
+                    HandToSyncer(batch, written: writeBatch.Count() > 0);
                 }
                 else
                 {
@@ -342,7 +343,8 @@ public sealed class RocksDbEngine : IStorageEngine
     /// Under group commit, a written batch goes to the syncer, except its writes asked for
     /// <see cref="WriteDurability.Logged"/>: those are acknowledged now and synced later.
     /// </summary>
-    private void HandToSyncer(List<PendingWrite> batch)
+    /// <param name="written">Whether anything reached the log: a batch of stale writes only needs no sync.</param>
+    private void HandToSyncer(List<PendingWrite> batch, bool written)
     {
         var logged = 0;
         foreach (var write in batch)
@@ -377,8 +379,16 @@ public sealed class RocksDbEngine : IStorageEngine
             Acknowledge([now], error: null);
             _unsynced.Writer.TryWrite(later);
         }
-        // Counted after the write: a sync that reads this count starts after the batch is in the log.
-        Interlocked.Increment(ref _loggedBatches);
+        if (written)
+        {
+            // Counted after the write: a sync that reads this count starts after the batch is in the log.
+            Interlocked.Increment(ref _loggedBatches);
+            ArmLoggedSync();
+        }
+    }
+
+    private void ArmLoggedSync()
+    {
         if (Interlocked.Exchange(ref _loggedSyncArmed, 1) == 0)
         {
             _loggedSync.Change(LoggedSyncDelay, Timeout.InfiniteTimeSpan);
@@ -431,6 +441,12 @@ public sealed class RocksDbEngine : IStorageEngine
             if (writes > 0)
             {
                 Acknowledge([.. waiting], error);
+            }
+            else if (error is not null && Volatile.Read(ref _disposed) == 0)
+            {
+                // Nobody waits on a sync the timer asked for: try again after the delay rather than
+                // leave logged writes unsynced until the next synced write comes along.
+                ArmLoggedSync();
             }
         }
     }

@@ -57,15 +57,28 @@ public sealed class QuorumTallyTests
         Assert.False(tally.Record("n3"));
         Assert.False(tally.Decided);
         Assert.False(tally.Reached);
-        Assert.True(tally.Record("n1"));
+        Assert.True(tally.RecordAnchor());
         Assert.True(tally.Reached);
+    }
+
+    [Fact]
+    public void AnotherAnswerUnderTheAnchorsIdIsNotTheAnchor()
+    {
+        // A hint the coordinating node keeps for a down owner counts towards W, not as its own copy.
+        var tally = new QuorumTally(required: 2, expected: 4, distinctNodes: true, anchor: "n1");
+        Assert.False(tally.Record("n1"));
+        Assert.False(tally.Record("n2"));
+        Assert.False(tally.Reached);
+        Assert.True(tally.RecordAnchor());
+        Assert.True(tally.Reached);
+        Assert.Equal(2, tally.Succeeded);
     }
 
     [Fact]
     public void WithAnAnchorOneOtherAnswerIsEnough()
     {
         var tally = new QuorumTally(required: 2, expected: 3, distinctNodes: true, anchor: "n1");
-        Assert.False(tally.Record("n1"));
+        Assert.False(tally.RecordAnchor());
         Assert.True(tally.Record("n3"));
         Assert.True(tally.Reached);
     }
@@ -91,6 +104,7 @@ public sealed class QuorumTallyTests
         Assert.True(tally.Record(null));
         Assert.False(tally.Reached);
         Assert.Throws<InvalidOperationException>(() => new QuorumTally(2, 3, distinctNodes: true).RecordAnchorFailed());
+        Assert.Throws<InvalidOperationException>(() => new QuorumTally(2, 3, distinctNodes: true).RecordAnchor());
         Assert.Throws<ArgumentException>(() => new QuorumTally(2, 3, distinctNodes: false, anchor: "n1"));
     }
 }
