@@ -57,4 +57,30 @@ public sealed class SyncedAcksTests
             }
         }
     }
+    [Fact]
+    public async Task TheGatewaySendsAKeysWritesToItsReplicasSoEveryPeerAnswersFromItsLog()
+    {
+        // Five nodes: a node chosen without regard to the key holds no copy of it two times in five,
+        // and then asks every replica to sync first.
+        await using var cluster = await TestCluster.StartWithArgsAsync(5, "memory", [], _ => Quiet);
+        const int writes = 60;
+        for (var i = 0; i < writes; i++)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.CoordinatorUrl, $"via-gateway-{i}", $"v{i}", "?w=3"));
+        }
+        // Each write reaches two peers of the replica that coordinated it: every one of those copies
+        // is counted as logged only if a replica coordinated every write.
+        long logged = 0, synced = 0;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            (logged, synced) = (0, 0);
+            foreach (var node in cluster.Nodes)
+            {
+                logged += await cluster.MetricAsync(node, "ringkv_replica_copies_total", "acknowledged=\"logged\"");
+                synced += await cluster.MetricAsync(node, "ringkv_replica_copies_total", "acknowledged=\"synced\"");
+            }
+            return logged + synced == 2 * writes;
+        }, TimeSpan.FromSeconds(15), () => $"{logged} logged and {synced} synced copies counted, {2 * writes} expected in all");
+        Assert.Equal(0, synced);
+    }
 }

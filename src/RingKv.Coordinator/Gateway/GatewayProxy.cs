@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using RingKv.Coordinator.Membership;
 using RingKv.Core.Cluster;
+using RingKv.Core.Hashing;
 using RingKv.Core.Keys;
 using RingKv.Node.Api;
 using RingKv.Node.Security.Tls;
@@ -16,6 +17,12 @@ namespace RingKv.Coordinator.Gateway;
 /// /v1/kv are validated here (so a key means the same thing at the gateway and at the node), then
 /// forwarded to an up node, which coordinates them. A node that refuses the connection is skipped:
 /// nothing was sent to it, so even a write is safe to send to the next one.
+/// <para>
+/// A request for one key goes to one of that key's replicas (taken in turn, the others after
+/// them), as a partition-aware Dynamo client would send it: a node that holds a copy reads its own
+/// and asks one peer instead of two, and under <c>--synced-acks one</c> it syncs its own copy
+/// while its peers answer from their logs. Listings go to any up node, in turn.
+/// </para>
 /// </summary>
 public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, int maxKeyBytes, int maxValueBytes)
 {
@@ -37,7 +44,7 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
 
     public async Task ForwardAsync(HttpContext context)
     {
-        var pathAndQuery = CanonicalTarget(context, out var keyError);
+        var pathAndQuery = CanonicalTarget(context, out var keyError, out var key);
         if (pathAndQuery is null)
         {
             await Problem.InvalidKey(context, KeyRules.Describe(keyError, maxKeyBytes));
@@ -68,16 +75,14 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
                 return;
             }
         }
-        var candidates = membership.Map.Members.Where(m => m.State == MemberState.Up).ToList();
+        var candidates = Candidates(membership.Map, key);
         if (candidates.Count == 0)
         {
             await Problem.WriteAsync(context, 503, "no-nodes", "No node is up", "The cluster has no node in state up. Add one with ./ringkv node add.");
             return;
         }
-        var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)candidates.Count);
-        for (var attempt = 0; attempt < candidates.Count; attempt++)
+        foreach (var node in candidates)
         {
-            var node = candidates[(start + attempt) % candidates.Count];
             using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), node.ClientUrl.TrimEnd('/') + pathAndQuery);
             if (body is not null)
             {
@@ -136,6 +141,43 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
         await Problem.WriteAsync(context, 503, "no-nodes", "No node answered", $"None of the {candidates.Count} up nodes accepted a connection.");
     }
 
+    /// <summary>
+    /// The up nodes to try, in order: for a key, its up replicas first (starting with a different
+    /// one each time, so their load is shared), then the other up nodes; for a listing, every up
+    /// node, starting with a different one each time.
+    /// </summary>
+    internal List<ClusterMember> Candidates(ClusterMap map, string? key)
+    {
+        var up = map.Members.Where(m => m.State == MemberState.Up).ToList();
+        var turn = (uint)Interlocked.Increment(ref _next);
+        if (up.Count == 0)
+        {
+            return up;
+        }
+        var replicas = new List<ClusterMember>(map.ReplicationFactor);
+        if (key is not null && map.Ring.NodeCount > 0)
+        {
+            foreach (var id in map.Ring.PreferenceList(KeyToken.Of(key), map.ReplicationFactor))
+            {
+                if (up.Find(m => m.Id == id) is { } replica)
+                {
+                    replicas.Add(replica);
+                }
+            }
+        }
+        var others = up.Where(m => !replicas.Contains(m)).ToList();
+        return [.. Rotate(replicas, turn), .. Rotate(others, turn)];
+
+        static IEnumerable<ClusterMember> Rotate(List<ClusterMember> nodes, uint turn)
+        {
+            var start = nodes.Count == 0 ? 0 : (int)(turn % (uint)nodes.Count);
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                yield return nodes[(start + i) % nodes.Count];
+            }
+        }
+    }
+
     /// <summary>The whole body, or null as soon as it is over <paramref name="max"/> bytes (a chunked body is counted as it arrives, never buffered whole).</summary>
     private static async Task<byte[]?> ReadBodyAsync(Stream body, int max, CancellationToken cancellationToken)
     {
@@ -157,9 +199,10 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
     /// The path and query to send on (dot segments were refused, so a literal '.' is safe): the key validated exactly as a node would and encoded again
     /// canonically, so no intermediary can turn it into another key on the way.
     /// </summary>
-    private string? CanonicalTarget(HttpContext context, out KeyError error)
+    private string? CanonicalTarget(HttpContext context, out KeyError error, out string? key)
     {
         error = KeyError.None;
+        key = null;
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
         var queryStart = raw.IndexOf('?', StringComparison.Ordinal);
         var query = queryStart >= 0 ? raw[queryStart..] : string.Empty;
@@ -168,7 +211,7 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
         {
             return "/v1/kv" + query;
         }
-        error = RequestKey.TryGet(context, maxKeyBytes, out var key);
+        error = RequestKey.TryGet(context, maxKeyBytes, out key);
         if (error != KeyError.None)
         {
             return null;
