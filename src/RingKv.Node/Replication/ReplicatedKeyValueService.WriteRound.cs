@@ -149,7 +149,7 @@ public sealed partial class ReplicatedKeyValueService
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogReplicaFailed(_service.Logger, "write", _replicas[slot].NodeId, ex.Message);
-                LocalFailed();
+                CountLocal(_replicas[slot].NodeId, stored: false);
                 return;
             }
             if (write.IsCompleted)
@@ -172,7 +172,7 @@ public sealed partial class ReplicatedKeyValueService
                 // The local store failed the write (a full disk): no acknowledgement, no fallback.
                 var error = write.Exception?.GetBaseException() ?? new OperationCanceledException();
                 LogReplicaFailed(_service.Logger, "write", replica.NodeId, error.Message);
-                LocalFailed();
+                CountLocal(replica.NodeId, stored: false);
                 return;
             }
             var result = write.Result;
@@ -180,43 +180,33 @@ public sealed partial class ReplicatedKeyValueService
             {
                 _service.Clock.TryObserve(result.Current.Timestamp);
                 Interlocked.Increment(ref _superseded);
-                LocalFailed();
+                CountLocal(replica.NodeId, stored: false);
                 return;
             }
-            if (_anchor is null)
-            {
-                Count(replica.NodeId);
-                return;
-            }
-            lock (_decided)
-            {
-                if (!_tally.RecordAnchor())
-                {
-                    return;
-                }
-            }
-            _decided.TrySetResult();
+            CountLocal(replica.NodeId, stored: true);
         }
 
         /// <summary>
-        /// This node did not store its copy. If that copy anchors the quorum, the peers' copies are
-        /// only logged, not synced: the attempt fails now (and is re-stamped if it was superseded).
+        /// Counts this node's own copy. If it anchors the quorum and was not stored, the peers'
+        /// copies are only logged, not synced: the attempt fails now (and is re-stamped if it was
+        /// superseded).
         /// </summary>
-        private void LocalFailed()
+        private void CountLocal(string self, bool stored)
         {
             if (_anchor is null)
             {
-                Count(null);
+                Count(stored ? self : null);
                 return;
             }
+            bool decided;
             lock (_decided)
             {
-                if (!_tally.RecordAnchorFailed())
-                {
-                    return;
-                }
+                decided = stored ? _tally.RecordAnchor() : _tally.RecordAnchorFailed();
             }
-            _decided.TrySetResult();
+            if (decided)
+            {
+                _decided.TrySetResult();
+            }
         }
 
         private async Task WriteSlowlyAsync(int slot, Task<ReplicaAnswer?> write)
