@@ -146,7 +146,7 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
     /// one each time, so their load is shared), then the other up nodes; for a listing, every up
     /// node, starting with a different one each time.
     /// </summary>
-    internal List<ClusterMember> Candidates(ClusterMap map, string? key)
+    private List<ClusterMember> Candidates(ClusterMap map, string? key)
     {
         var up = map.Members.Where(m => m.State == MemberState.Up).ToList();
         var turn = (uint)Interlocked.Increment(ref _next);
@@ -159,7 +159,7 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
         {
             foreach (var id in map.Ring.PreferenceList(KeyToken.Of(key), map.ReplicationFactor))
             {
-                if (up.Find(m => m.Id == id) is { } replica)
+                if (map.FindMember(id) is { State: MemberState.Up } replica)
                 {
                     replicas.Add(replica);
                 }
