@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
 using RingKv.Node.Internode;
 
 namespace RingKv.Node.Tests.Internode;
@@ -29,22 +30,28 @@ public sealed class OrderedCallStreamTests
     [Fact]
     public async Task APeerThatStopsAnsweringFailsTheWaitingRequestsAndTheNextOneOpensANewCall()
     {
+        // On a fake clock: the watch runs only when the test moves time, so a loaded machine
+        // cannot make a request look unanswered (a real 0.3 s timeout did, once, in CI).
+        var time = new FakeTimeProvider();
         var peer = new FakePeer();
         var timeout = TimeSpan.FromMilliseconds(300);
-        await using var stream = new OrderedCallStream<Box, Box>(peer.Open, timeout);
+        await using var stream = new OrderedCallStream<Box, Box>(peer.Open, timeout, time);
         Assert.Equal(-1, (await stream.CallAsync(new Box(1)).WaitAsync(Deadline)).Value);
 
         peer.Silent = true;
-        var started = DateTime.UtcNow;
         var unanswered = new[] { stream.CallAsync(new Box(2)), stream.CallAsync(new Box(3)) };
+        Assert.Equal(3, peer.RequestsReceived);
+
+        // The watch runs every quarter of the timeout: up to the timeout itself, nothing is given up.
+        time.Advance(timeout);
+        Assert.All(unanswered, call => Assert.False(call.IsCompleted));
+        // At the next run after it, the call is given up and every request waiting on it fails.
+        time.Advance(timeout / 4);
         foreach (var call in unanswered)
         {
             var error = await Assert.ThrowsAsync<RpcException>(() => call.WaitAsync(Deadline));
             Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         }
-        // Given up after the timeout, not before it, and not long after it (the watch runs every quarter of it).
-        var waited = DateTime.UtcNow - started;
-        Assert.InRange(waited, timeout, timeout * 10);
 
         peer.Silent = false;
         Assert.Equal(-4, (await stream.CallAsync(new Box(4)).WaitAsync(Deadline)).Value);
@@ -94,10 +101,14 @@ public sealed class OrderedCallStreamTests
         private readonly TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private Channel<Box>? _current;
         private int _opened;
+        private int _requests;
 
         public volatile bool Silent;
 
         public int Opened => Volatile.Read(ref _opened);
+
+        /// <summary>Requests that reached the peer, on every call it opened.</summary>
+        public int RequestsReceived => Volatile.Read(ref _requests);
 
         /// <summary>Completes once the first request has reached the peer.</summary>
         public Task Received => _received.Task;
@@ -110,6 +121,7 @@ public sealed class OrderedCallStreamTests
             var cancelled = new CancellationTokenSource();
             var requests = new Writer(request =>
             {
+                Interlocked.Increment(ref _requests);
                 _received.TrySetResult();
                 if (!Silent)
                 {
