@@ -35,6 +35,10 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 {
     public Option<int> Port { get; } = new("--port") { Description = "Coordinator port (cluster API and gateway); 0 picks a free one (printed).", DefaultValueFactory = _ => defaults.Port, HelpName = "PORT" };
 
+    public Option<int> RespPort { get; } = new("--resp-port") { Description = "Port of the Redis-protocol (RESP) gateway: each connection goes to a node that is up; 0 picks a free one (printed).", DefaultValueFactory = _ => defaults.RespPort, HelpName = "PORT" };
+
+    public Option<bool> NoResp { get; } = new("--no-resp") { Description = "No Redis-protocol gateway, and no RESP listener on the nodes it starts." };
+
     public Option<string> DataDirectory { get; } = new("--data-dir") { Description = "Where the cluster map and the launched nodes' data are kept.", DefaultValueFactory = _ => defaults.DataDirectory, HelpName = "DIR" };
 
     public Option<int> Replicas { get; } = new("--replicas") { Description = "Copies of every key (the replication factor), fixed when the cluster is created.", DefaultValueFactory = _ => defaults.ReplicationFactor, HelpName = "N" };
@@ -67,7 +71,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
         Fsync.AcceptOnlyFromAmong("always", "batch", "never");
         SyncedAcks.AcceptOnlyFromAmong("one", "all");
-        foreach (var option in new Option[] { Port, DataDirectory, Replicas, Engine, Fsync, SyncedAcks, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
+        foreach (var option in new Option[] { Port, RespPort, NoResp, DataDirectory, Replicas, Engine, Fsync, SyncedAcks, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
         {
             command.Options.Add(option);
         }
@@ -77,6 +81,8 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
     public CoordinatorOptions Bind(ParseResult parseResult) => new()
     {
         Port = parseResult.GetValue(Port),
+        RespPort = parseResult.GetValue(RespPort),
+        RespEnabled = !parseResult.GetValue(NoResp),
         DataDirectory = parseResult.GetValue(DataDirectory) ?? defaults.DataDirectory,
         ReplicationFactor = parseResult.GetValue(Replicas),
         NodeEngine = parseResult.GetValue(Engine) ?? defaults.NodeEngine,

@@ -35,6 +35,8 @@ public static class NodeCommand
         var nodeId = new Option<uint>("--node-id") { Description = "This node's id, written into every version it issues.", DefaultValueFactory = _ => defaults.NodeId, HelpName = "N" };
         var join = new Option<string?>("--join") { Description = "Coordinator URL to join: the node becomes a cluster member (the coordinator decides). Without it the node runs alone.", HelpName = "URL" };
         var nodeName = new Option<string?>("--node-name") { Description = "Member id to ask for when joining (e.g. n4). Default: the one saved in --data-dir, else chosen by the coordinator.", HelpName = "ID" };
+        var respPort = new Option<int>("--resp-port") { Description = "Redis-protocol (RESP) port, on --bind with the client port's TLS; 0 picks a free one (printed).", DefaultValueFactory = _ => defaults.RespPort, HelpName = "PORT" };
+        var noResp = new Option<bool>("--no-resp") { Description = "Do not listen for Redis clients (RESP)." };
         var internodePort = new Option<int>("--internode-port") { Description = "With --join: internode (gRPC) port; 0 picks a free one.", DefaultValueFactory = _ => defaults.InternodePort, HelpName = "PORT" };
         var authFile = new Option<string?>("--auth-file") { Description = "Hashed client tokens (./ringkv token create): requests need 'Authorization: Bearer'. Required to listen beyond loopback.", HelpName = "PATH" };
         var clusterSecretFile = new Option<string?>("--cluster-secret-file") { Description = "With --join: the cluster secret file (mode 0600), needed to join and replicate.", HelpName = "PATH" };
@@ -58,7 +60,7 @@ public static class NodeCommand
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, syncedAcks, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, syncedAcks, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, respPort, noResp, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
         {
             command.Options.Add(option);
         }
@@ -82,6 +84,8 @@ public static class NodeCommand
                 Join = parseResult.GetValue(join),
                 NodeName = parseResult.GetValue(nodeName),
                 InternodePort = parseResult.GetValue(internodePort),
+                RespPort = parseResult.GetValue(respPort),
+                RespEnabled = !parseResult.GetValue(noResp),
                 AuthFile = parseResult.GetValue(authFile),
                 ClusterSecretFile = parseResult.GetValue(clusterSecretFile),
                 SloppyQuorum = !parseResult.GetValue(strictQuorum),

@@ -61,7 +61,8 @@ public static class UpCommand
                 count,
                 url => UpPrefix + url,
                 url => $"{count} nodes, {coordinator.ReplicationFactor} copies of every key; data in {Path.GetFullPath(coordinator.DataDirectory)}. " +
-                       $"Try: ./ringkv put hello world --url {url}{CaHint(coordinator)}; ./ringkv status --url {url}{CaHint(coordinator)}. Ctrl+C stops.");
+                       $"Try: ./ringkv put hello world --url {url}{CaHint(coordinator)}; ./ringkv status --url {url}{CaHint(coordinator)}" +
+                       (coordinator.RespEnabled ? $"; redis-cli -p {coordinator.RespPort} (Redis clients, any node behind it)" : string.Empty) + ". Ctrl+C stops.");
         });
         return command;
     }

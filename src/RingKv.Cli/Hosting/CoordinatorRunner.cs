@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using RingKv.Coordinator.Hosting;
 
@@ -63,7 +64,9 @@ public static class CoordinatorRunner
                     return ExitCodes.Success;
                 }
             }
-            await Console.Out.WriteLineAsync(announcement(url));
+            // The RESP address rides on the same line, after the URL, so the line stays one to parse.
+            var resp = app.Services.GetRequiredService<CoordinatorListeners>().RespUrl(options.TlsCertificateFile is not null);
+            await Console.Out.WriteLineAsync(announcement(url) + (resp is null ? string.Empty : $" (RESP {resp})"));
             await Console.Out.FlushAsync();
             if (hint is not null)
             {

@@ -52,8 +52,10 @@ public static class NodeRunner
             }
 
             // The client listener's URL: a clustered node also listens on an internode port.
-            var url = app.Services.GetRequiredService<NodeEndpoints>().ClientUrl;
-            await Console.Out.WriteLineAsync(announcement(url.TrimEnd('/')));
+            var endpoints = app.Services.GetRequiredService<NodeEndpoints>();
+            var url = endpoints.ClientUrl;
+            // The RESP address rides on the same line, after the URL, so the line stays one to parse.
+            await Console.Out.WriteLineAsync(announcement(url.TrimEnd('/')) + (endpoints.RespUrl is { } resp ? $" (RESP {resp})" : string.Empty));
             await Console.Out.FlushAsync();
             if (hint is not null)
             {

@@ -176,12 +176,12 @@ public static class CoordinatorEndpoints
 
         routes.MapPost("/internal/v1/join", async (HttpContext context, MembershipService membership, MembershipChanges changes, AuditLog audit) =>
         {
-            const string JoinShape = "Send {\"id\", \"clientUrl\", \"internodeUrl\", \"processId\"} as JSON with absolute http(s) URLs.";
+            const string JoinShape = "Send {\"id\", \"clientUrl\", \"internodeUrl\", \"processId\", \"respUrl\"} as JSON with absolute http(s) URLs (respUrl: redis:// or rediss://, or null).";
             if (!await QueryRules.AllowOnlyAsync(context) || await ReadJsonOrAnswerAsync(context, ControlPlaneJsonContext.Default.JoinRequest, "invalid-join", JoinShape) is not { } request)
             {
                 return;
             }
-            if (!IsHttpUrl(request.ClientUrl) || !IsHttpUrl(request.InternodeUrl))
+            if (!IsHttpUrl(request.ClientUrl) || !IsHttpUrl(request.InternodeUrl) || (request.RespUrl is { } resp && !IsRespUrl(resp)))
             {
                 await Problem.WriteAsync(context, 400, "invalid-join", "The join request is not valid", JoinShape);
                 return;
@@ -356,6 +356,9 @@ public static class CoordinatorEndpoints
         }
         return count;
     }
+
+    private static bool IsRespUrl(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "redis" or "rediss" && url.Port > 0;
 
     private static bool IsHttpUrl(string? text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps);

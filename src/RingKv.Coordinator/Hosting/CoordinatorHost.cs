@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -35,6 +36,7 @@ public static class CoordinatorHost
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         NodeHost.ConfigureLogging(builder.Logging);
         var nodeLimits = new NodeOptions();
+        var listeners = new CoordinatorListeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             options.Limits.Apply(kestrel.Limits, nodeLimits.MaxValueBytes);
@@ -47,8 +49,19 @@ public static class CoordinatorHost
                     // Clients of the gateway have no certificate; members show theirs for the control plane.
                     tls.Listen(listen, ClientCertificateMode.AllowCertificate);
                 }
+                listeners.Http = listen;
             });
+            if (options.RespEnabled)
+            {
+                // Passed through to nodes as bytes: TLS, when on, is the node's, end to end.
+                kestrel.Listen(bind, options.RespPort, listen =>
+                {
+                    listen.UseConnectionHandler<RespGateway>();
+                    listeners.Resp = listen;
+                });
+            }
         });
+        builder.Services.AddSingleton(listeners);
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(dataDirectory);
         builder.Services.AddSingleton(options);
@@ -139,7 +152,7 @@ public static class CoordinatorHost
     public static async Task<string> StartAsync(WebApplication app)
     {
         await app.StartAsync();
-        var url = app.Urls.First();
+        var url = app.Services.GetRequiredService<CoordinatorListeners>().HttpUrl(app.Services.GetRequiredService<ClusterTls>().Scheme);
         app.Services.GetRequiredService<NodeLauncher>().CoordinatorUrl = url;
         return url;
     }
@@ -165,4 +178,21 @@ public static class CoordinatorHost
             await membership.WaitForNewerAsync(membership.Map.Epoch, TimeSpan.FromSeconds(1), cancellationToken);
         }
     }
+}
+
+/// <summary>The coordinator's listeners; Kestrel writes the bound ports back once started (port 0 picks a free one).</summary>
+public sealed class CoordinatorListeners
+{
+    public ListenOptions? Http { get; set; }
+
+    public ListenOptions? Resp { get; set; }
+
+    public string HttpUrl(string scheme) => scheme + "://" + Address(Http ?? throw new InvalidOperationException("Not started."));
+
+    /// <summary><c>redis://host:port</c> (<c>rediss://</c> when the nodes behind it serve TLS); null without the gateway.</summary>
+    public string? RespUrl(bool tls) => Resp is null ? null : (tls ? "rediss://" : "redis://") + Address(Resp);
+
+    private static string Address(ListenOptions listen) => listen.IPEndPoint is { } endpoint
+        ? (endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + endpoint.Address + "]" : endpoint.Address.ToString()) + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : throw new InvalidOperationException("The listener is not bound yet.");
 }

@@ -12,6 +12,16 @@ public sealed class CoordinatorOptions
     /// <summary>The coordinator's port: cluster API, client gateway and the nodes' control plane. Default 7000.</summary>
     public int Port { get; set; } = 7000;
 
+    /// <summary>
+    /// Port of the Redis-protocol (RESP) gateway: Redis clients connect here and each connection is
+    /// passed through to a node that is up. Default 7379 (not Redis's 6379, so a local redis-server
+    /// does not stop <c>up</c>); 0 picks a free one.
+    /// </summary>
+    public int RespPort { get; set; } = 7379;
+
+    /// <summary>Whether the gateway and the nodes it launches listen for RESP (<c>--no-resp</c> turns both off). Default on.</summary>
+    public bool RespEnabled { get; set; } = true;
+
     /// <summary>Where the cluster map is kept, and where launched nodes get their data directories (<c>nodes/&lt;id&gt;</c>).</summary>
     public string DataDirectory { get; set; } = "ringkv-data";
 

@@ -61,6 +61,7 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
             "--bind", options.BindAddress,
             "--port", "0",
             "--internode-port", "0",
+            .. (options.RespEnabled ? new[] { "--resp-port", "0" } : ["--no-resp"]),
             "--data-dir", dataDirectory,
             "--engine", options.NodeEngine,
             "--fsync", options.NodeFsync.ToString().ToLowerInvariant(),

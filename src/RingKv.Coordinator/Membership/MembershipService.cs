@@ -93,9 +93,9 @@ public sealed partial class MembershipService
             }
             if (request.Id is { } id && map.FindMember(id) is { } existing)
             {
-                if (existing.ClientUrl != request.ClientUrl || existing.InternodeUrl != request.InternodeUrl)
+                if (existing.ClientUrl != request.ClientUrl || existing.InternodeUrl != request.InternodeUrl || existing.RespUrl != request.RespUrl)
                 {
-                    var moved = new ClusterMember(existing.Id, existing.Number, request.ClientUrl, request.InternodeUrl, existing.State, existing.Tokens);
+                    var moved = existing.WithUrls(request.ClientUrl, request.InternodeUrl, request.RespUrl);
                     Publish(new ClusterMap(map.Epoch + 1, map.ReplicationFactor, map.Members.Select(m => m.Id == id ? moved : m).ToArray(), map.HighestMemberNumber));
                     LogMemberMoved(_logger, id, request.ClientUrl, _map.Epoch);
                 }
@@ -113,7 +113,7 @@ public sealed partial class MembershipService
             // writes sent to future owners meanwhile are exactly the ones that change needs.
             startedJoining = !map.Ring.IsEmpty;
             IReadOnlyList<ulong> tokens = startedJoining ? [] : _allocator.AllocateTokens(map.FutureRing, newId);
-            var member = new ClusterMember(newId, number, request.ClientUrl, request.InternodeUrl, startedJoining ? MemberState.Joining : MemberState.Up, tokens);
+            var member = new ClusterMember(newId, number, request.ClientUrl, request.InternodeUrl, startedJoining ? MemberState.Joining : MemberState.Up, tokens, request.RespUrl);
             Publish(map.WithMember(member));
             _health.RecordProcess(newId, request.ProcessId);
             _detector.Heartbeat(newId, _time.GetUtcNow());
@@ -173,7 +173,7 @@ public sealed partial class MembershipService
                 return _map;
             }
             var tokens = _allocator.AllocateTokens(_map.FutureRing, id);
-            var placed = new ClusterMember(member.Id, member.Number, member.ClientUrl, member.InternodeUrl, member.State, tokens);
+            var placed = member.WithTokens(tokens);
             Publish(new ClusterMap(_map.Epoch + 1, _map.ReplicationFactor, _map.Members.Select(m => m.Id == id ? placed : m).ToArray(), _map.HighestMemberNumber));
             return _map;
         }

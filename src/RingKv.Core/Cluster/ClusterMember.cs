@@ -10,7 +10,7 @@ namespace RingKv.Core.Cluster;
 public sealed record ClusterMember
 {
     [JsonConstructor]
-    public ClusterMember(string id, uint number, string clientUrl, string internodeUrl, MemberState state, IReadOnlyList<ulong> tokens)
+    public ClusterMember(string id, uint number, string clientUrl, string internodeUrl, MemberState state, IReadOnlyList<ulong> tokens, string? respUrl = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         // 0 is EntryVersion.Zero's node: a real write must never look like "no version".
@@ -36,6 +36,7 @@ public sealed record ClusterMember
         Number = number;
         ClientUrl = clientUrl;
         InternodeUrl = internodeUrl;
+        RespUrl = respUrl;
         State = state;
         Tokens = Array.AsReadOnly(sorted);
     }
@@ -47,6 +48,10 @@ public sealed record ClusterMember
     public string ClientUrl { get; }
 
     public string InternodeUrl { get; }
+
+    /// <summary>Where Redis clients reach this node (<c>redis://host:port</c>); null when it has no RESP listener. Maps written before RESP existed have none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RespUrl { get; }
 
     public MemberState State { get; }
 
@@ -66,7 +71,12 @@ public sealed record ClusterMember
     [JsonIgnore]
     public bool OwnsRanges => State is MemberState.Up or MemberState.Suspect or MemberState.Dead or MemberState.Leaving;
 
-    public ClusterMember WithState(MemberState state) => new(Id, Number, ClientUrl, InternodeUrl, state, Tokens);
+    public ClusterMember WithState(MemberState state) => new(Id, Number, ClientUrl, InternodeUrl, state, Tokens, RespUrl);
+
+    public ClusterMember WithTokens(IReadOnlyList<ulong> tokens) => new(Id, Number, ClientUrl, InternodeUrl, State, tokens, RespUrl);
+
+    /// <summary>The member restarted on other ports: same id, number, state and tokens.</summary>
+    public ClusterMember WithUrls(string clientUrl, string internodeUrl, string? respUrl) => new(Id, Number, clientUrl, internodeUrl, State, Tokens, respUrl);
 
     public bool Equals(ClusterMember? other) =>
         other is not null &&
@@ -74,6 +84,7 @@ public sealed record ClusterMember
         Number == other.Number &&
         ClientUrl == other.ClientUrl &&
         InternodeUrl == other.InternodeUrl &&
+        RespUrl == other.RespUrl &&
         State == other.State &&
         Tokens.SequenceEqual(other.Tokens);
 

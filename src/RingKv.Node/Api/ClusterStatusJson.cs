@@ -26,6 +26,7 @@ public static class ClusterStatusJson
             json.WriteNumber("number", member.Number);
             json.WriteString("clientUrl", member.ClientUrl);
             json.WriteString("internodeUrl", member.InternodeUrl);
+            json.WriteString("respUrl", member.RespUrl);
             json.WriteString("state", member.State.ToString().ToLowerInvariant());
             json.WriteNumber("tokens", member.Tokens.Count);
             json.WriteNumber("ownership", Math.Round(ring.Ownership(member.Id), 6));

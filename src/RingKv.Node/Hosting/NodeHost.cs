@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -18,6 +19,7 @@ using RingKv.Node.Internode;
 using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Node.Replication;
+using RingKv.Node.Resp;
 using RingKv.Node.Security;
 using RingKv.Node.Security.Tls;
 using RingKv.Node.Tombstones;
@@ -61,6 +63,19 @@ public static class NodeHost
                 }
                 endpoints.Client = listen;
             });
+            if (options.RespEnabled)
+            {
+                // Redis clients: the same bind rules and certificate as the client port.
+                kestrel.Listen(bind, options.RespPort, listen =>
+                {
+                    if (tls.IsEnabled)
+                    {
+                        tls.Listen(listen, ClientCertificateMode.NoCertificate);
+                    }
+                    listen.UseConnectionHandler<RespConnectionHandler>();
+                    endpoints.Resp = listen;
+                });
+            }
             if (options.IsClustered)
             {
                 // Internode traffic is gRPC: HTTP/2 only, on its own port, apart from clients.
@@ -100,6 +115,8 @@ public static class NodeHost
         builder.Services.AddSingleton(clock);
         metrics.ObserveClock(() => clock.Refused);
         builder.Services.AddSingleton<NodeContext>();
+        builder.Services.AddSingleton(new ClientTokens(tokens));
+        builder.Services.AddSingleton<RespServer>();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InstrumentNames.MeterName).AddPrometheusExporter());
         if (options.IsClustered)
         {

@@ -44,6 +44,15 @@ public sealed class NodeOptions
     /// <summary>The member id to ask for when joining (the coordinator passes it to nodes it launches). Null: the coordinator picks one.</summary>
     public string? NodeName { get; set; }
 
+    /// <summary>
+    /// Port of the Redis-protocol (RESP) listener, on the same address and TLS as the client
+    /// port. Default 0: a free port, announced with the client URL and in the cluster map.
+    /// </summary>
+    public int RespPort { get; set; }
+
+    /// <summary>Whether the node listens for RESP at all (<c>--no-resp</c> turns it off). Default on.</summary>
+    public bool RespEnabled { get; set; } = true;
+
     /// <summary>Internode (gRPC, HTTP/2) port. Default 0: a free port, reported to the coordinator.</summary>
     public int InternodePort { get; set; }
 
@@ -124,6 +133,8 @@ public sealed class NodeOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxValueBytes, 1);
         // Every value must fit, with its key, in one internode message to be replicated at all.
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxValueBytes, ServerLimits.InternodeMaxMessageBytes / 2);
+        ArgumentOutOfRangeException.ThrowIfNegative(RespPort);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(RespPort, 65535);
         ArgumentOutOfRangeException.ThrowIfNegative(InternodePort);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(InternodePort, 65535);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);

@@ -7,7 +7,8 @@ namespace RingKv.Node.Membership;
 // JSON is the simplest thing that works and is easy to inspect with curl.
 
 /// <summary>A node asks to be admitted. <see cref="Id"/> is the id it had (restart) or was launched with; null to get a new one.</summary>
-public sealed record JoinRequest(string? Id, string ClientUrl, string InternodeUrl, int ProcessId);
+/// <param name="RespUrl">The node's Redis-protocol URL; null when it has none (or is older than the RESP listener).</param>
+public sealed record JoinRequest(string? Id, string ClientUrl, string InternodeUrl, int ProcessId, string? RespUrl = null);
 
 /// <summary>
 /// The coordinator admitted the node under this id and number (the number goes into every version

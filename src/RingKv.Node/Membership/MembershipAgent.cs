@@ -74,7 +74,7 @@ public sealed partial class MembershipAgent(
         while (!stoppingToken.IsCancellationRequested)
         {
             var known = NodeIdentity.Load(options.DataDirectory);
-            var request = new JoinRequest(known?.Id ?? options.NodeName, endpoints.ClientUrl, endpoints.InternodeUrl, Environment.ProcessId);
+            var request = new JoinRequest(known?.Id ?? options.NodeName, endpoints.ClientUrl, endpoints.InternodeUrl, Environment.ProcessId, endpoints.RespUrl);
             try
             {
                 using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/join"), request, ControlPlaneJsonContext.Default.JoinRequest, stoppingToken);

@@ -16,7 +16,13 @@ public sealed class NodeEndpoints
 
     public ListenOptions? Internode { get; set; }
 
+    /// <summary>The Redis-protocol listener; null when the node has it off.</summary>
+    public ListenOptions? Resp { get; set; }
+
     public string ClientUrl => UrlOf(Client);
+
+    /// <summary><c>redis://host:port</c>, or <c>rediss://</c> with TLS; null without a RESP listener.</summary>
+    public string? RespUrl => Resp is null ? null : (Scheme == Uri.UriSchemeHttps ? "rediss" : "redis") + UrlOf(Resp)[Scheme.Length..];
 
     public string InternodeUrl => UrlOf(Internode);
 

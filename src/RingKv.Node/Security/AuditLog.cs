@@ -37,6 +37,10 @@ public sealed partial class AuditLog(ILoggerFactory loggers, TimeProvider time)
         LogRefused(_logger, Now(), "authentication-failed", who, $"{context.Request.Method} {context.Request.Path}: {reason}");
     }
 
+    /// <summary>A RESP connection's AUTH (or HELLO ... AUTH) was refused.</summary>
+    public void RespAuthenticationFailed(string remote, string reason, string? presentedFingerprint) =>
+        LogRefused(_logger, Now(), "authentication-failed", (presentedFingerprint is null ? "no token" : "token " + presentedFingerprint) + " from " + remote, "RESP AUTH: " + reason);
+
     public void Forbidden(HttpContext context, Role role, Role required)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using RingKv.Node.Hosting;
 using RingKv.Storage;
@@ -25,6 +26,9 @@ public sealed class NodeServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The node's RESP listener; null when the test turned it off.</summary>
+    public System.Net.IPEndPoint? RespEndPoint { get; private init; }
+
     public static async Task<NodeServer> StartAsync(string engine = "memory", Action<NodeOptions>? configure = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "ringkv-test-" + Guid.NewGuid().ToString("N"));
@@ -32,8 +36,9 @@ public sealed class NodeServer : IAsyncDisposable
         configure?.Invoke(options);
         var app = NodeHost.Build(options);
         await app.StartAsync();
-        var url = app.Urls.Single();
-        return new NodeServer(app, dataDirectory, new Uri(url), options);
+        // The client port's URL: the node also listens for RESP (RespEndPoint).
+        var endpoints = app.Services.GetRequiredService<RingKv.Node.Membership.NodeEndpoints>();
+        return new NodeServer(app, dataDirectory, new Uri(endpoints.ClientUrl), options) { RespEndPoint = endpoints.Resp?.IPEndPoint };
     }
 
     public async ValueTask DisposeAsync()
