@@ -54,7 +54,7 @@ public sealed class NodeCommandTests
     public async Task UpStartsADurableNodeInTheDataDirectoryAndStopsCleanlyOnSigterm()
     {
         using var dataDir = new TempDirectory("cli-up");
-        await using var up = RingKvProcess.Start("up", "--port", "0", "--data-dir", dataDir.Path);
+        await using var up = RingKvProcess.Start("up", "--port", "0", "--resp-port", "0", "--data-dir", dataDir.Path);
 
         var url = await up.WaitForUrlAsync(Deadlines.NodeStart);
         Assert.StartsWith("RingKV is up at http://127.0.0.1:", up.StandardOutput, StringComparison.Ordinal);

@@ -13,7 +13,7 @@ public sealed class TlsCommandTests
         using var home = new TempDirectory("cli-up-tls");
         using var elsewhere = new TempDirectory("cli-elsewhere");
         var otherAuthority = LocalAuthority.Ensure(elsewhere.Path, IPAddress.Loopback, TimeProvider.System).AuthorityFile;
-        await using var up = RingKvProcess.Start(["up", "--tls", "--nodes", "3", "--port", "0", "--engine", "memory"], new RingKvProcessOptions { WorkingDirectory = home.Path });
+        await using var up = RingKvProcess.Start(["up", "--tls", "--nodes", "3", "--port", "0", "--resp-port", "0", "--engine", "memory"], new RingKvProcessOptions { WorkingDirectory = home.Path });
 
         var url = (await up.WaitForUrlAsync(Deadlines.NodeStart)).ToString();
         Assert.StartsWith("RingKV is up at https://127.0.0.1:", up.StandardOutput, StringComparison.Ordinal);

@@ -259,4 +259,10 @@ public sealed partial class RingKvProcess : IAsyncDisposable
 
     [GeneratedRegex(@"(?:listening on|is up at) (?<url>https?://\S+)")]
     private static partial Regex UrlLine();
+
+    [GeneratedRegex(@"\(RESP (?<url>rediss?://[^\s)]+)\)")]
+    private static partial Regex RespLine();
+
+    /// <summary>The Redis-protocol address announced after the URL (call after <see cref="WaitForUrlAsync"/>); null when none was.</summary>
+    public Uri? AnnouncedRespUrl => RespLine().Match(_stdout.Text) is { Success: true } match ? new Uri(match.Groups["url"].Value) : null;
 }

@@ -131,11 +131,15 @@ public sealed class TestCluster : IAsyncDisposable
     public async Task StartCoordinatorAsync(int port)
     {
         Coordinator = RingKvProcess.Start(
-            ["coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["coordinator", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--resp-port", "0",
             "--data-dir", _directory.Combine("coordinator"), "--replicas", _replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), .. _coordinatorArgs, .. MemberArguments],
             new RingKvProcessOptions());
         CoordinatorUrl = await Coordinator.WaitForUrlAsync(StartDeadline);
+        CoordinatorRespUrl = Coordinator.AnnouncedRespUrl;
     }
+
+    /// <summary>The coordinator's RESP gateway (each connection passed through to an up node).</summary>
+    public Uri? CoordinatorRespUrl { get; private set; }
 
     /// <summary>SIGKILLs the coordinator and starts it again on the same port and data directory.</summary>
     public async Task KillCoordinatorAsync()

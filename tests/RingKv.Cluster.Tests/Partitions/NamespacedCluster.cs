@@ -78,7 +78,7 @@ public sealed class NamespacedCluster : IAsyncDisposable
 
         CoordinatorHost = Network.AddHost("coordinator");
         Coordinator = Start(CoordinatorHost,
-            ["coordinator", "--bind", CoordinatorHost.Address.ToString(), "--port", "0", "--data-dir", _directory.Combine("coordinator"),
+            ["coordinator", "--bind", CoordinatorHost.Address.ToString(), "--port", "0", "--resp-port", "0", "--data-dir", _directory.Combine("coordinator"),
             "--replicas", "3", "--auth-file", _authFile, "--cluster-secret-file", _secretFile, .. coordinatorArgs]);
         _coordinatorClock.Restart();
         CoordinatorUrl = await Coordinator.WaitForUrlAsync(StartDeadline);
