@@ -24,7 +24,8 @@ public sealed record ClusterNodeStatus(
     double Ownership,
     long? LastHeartbeatAgeMs,
     long? Keys,
-    long? Bytes);
+    long? Bytes,
+    string? RespUrl = null);
 
 /// <summary><c>GET /v1/cluster/locate/{key}</c>: the key's preference list, in order.</summary>
 public sealed record KeyLocation(string Key, string Token, IReadOnlyList<KeyReplica> Replicas);

@@ -44,7 +44,7 @@ public static class StatusCommand
         {
             var heartbeat = node.LastHeartbeatAgeMs is { } age ? (age / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}");
+                $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}{(node.RespUrl is { } resp ? "  " + resp : string.Empty)}");
         }
         if (status.Transitions is { Count: > 0 } transitions)
         {

@@ -182,11 +182,12 @@ public sealed partial class RespConnection
             : null;
     }
 
+    /// <summary>Ends the connection: the pending read or flush is cancelled and the loop closes it (a FIN, not a reset).</summary>
     public void Abort(string reason)
     {
+        _ = reason;
         try
         {
-            _context.Abort(new ConnectionAbortedException(reason));
             _aborted.Cancel();
         }
         catch (ObjectDisposedException)

@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using RingKv.Node.Security;
-using Role = RingKv.Node.Security.Role;
 using RingKv.Node.Tests.Support;
 using StackExchange.Redis;
+using Role = RingKv.Node.Security.Role;
 
 namespace RingKv.Node.Tests.Resp;
 
@@ -309,9 +309,65 @@ internal sealed class RawConnection : IDisposable
         return await _reader.ReadToEndAsync(timeout.Token);
     }
 
+    /// <summary>Waits until the server closes the connection, gracefully or with a reset.</summary>
+    public async Task WaitForCloseAsync()
+    {
+        try
+        {
+            Assert.Equal(string.Empty, await ReadToEndAsync());
+        }
+        catch (IOException)
+        {
+        }
+    }
+
     public void Dispose()
     {
         _reader.Dispose();
         _client.Dispose();
+    }
+}
+
+/// <summary>A RESP connection is held to the HTTP listener's timeouts: idle and slow clients are dropped, others keep being served.</summary>
+public sealed class RespTimeoutTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Shortest = RingKv.Node.Hosting.ServerLimits.ShortestTimeout;
+    private NodeServer _node = null!;
+
+    public async Task InitializeAsync() => _node = await NodeServer.StartAsync("memory", options => options.Limits = new RingKv.Node.Hosting.ServerLimits
+    {
+        KeepAliveTimeout = Shortest,
+        RequestHeadersTimeout = Shortest,
+        MinBodyRateGracePeriod = Shortest,
+    });
+
+    public Task DisposeAsync() => _node.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task AnIdleConnectionIsClosedAfterTheKeepAliveTimeout()
+    {
+        using var idle = await RawConnection.OpenAsync(_node.RespEndPoint!);
+        using var busy = await RawConnection.OpenAsync(_node.RespEndPoint!);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        // Keep one connection active past the timeout: only the idle one goes.
+        while (started.Elapsed < Shortest + TimeSpan.FromSeconds(1.5))
+        {
+            await busy.SendAsync("PING\r\n");
+            Assert.Equal("+PONG", await busy.ReadLineAsync());
+        }
+        await idle.WaitForCloseAsync();
+        await busy.SendAsync("PING\r\n");
+        Assert.Equal("+PONG", await busy.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task ACommandThatArrivesTooSlowlyIsCutOffAndNothingIsStored()
+    {
+        using var slow = await RawConnection.OpenAsync(_node.RespEndPoint!);
+        await slow.SendAsync("*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$100\r\nonly a few bytes");
+        await slow.WaitForCloseAsync();
+        using var other = await RawConnection.OpenAsync(_node.RespEndPoint!);
+        await other.SendAsync("EXISTS slow\r\n");
+        Assert.Equal(":0", await other.ReadLineAsync());
     }
 }
