@@ -25,7 +25,9 @@ public sealed record ClusterNodeStatus(
     long? LastHeartbeatAgeMs,
     long? Keys,
     long? Bytes,
-    string? RespUrl = null);
+    string? RespUrl = null,
+    int? Restarts = null,
+    string? Supervision = null);
 
 /// <summary><c>GET /v1/cluster/locate/{key}</c>: the key's preference list, in order.</summary>
 public sealed record KeyLocation(string Key, string Token, IReadOnlyList<KeyReplica> Replicas);

@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace RingKv.Testing;
 
 /// <summary>POSIX signals for processes we started: .NET's Process only offers SIGKILL.</summary>
-internal static partial class Signals
+public static partial class Signals
 {
     // Linux numbering (x86-64 and arm64). macOS differs for STOP/CONT; the suite runs on Linux.
+    public const int SigKill = 9;
     public const int SigTerm = 15;
     public const int SigStop = 19;
     public const int SigCont = 18;

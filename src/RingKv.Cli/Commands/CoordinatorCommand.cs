@@ -37,6 +37,8 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<int> RespPort { get; } = new("--resp-port") { Description = "Port of the Redis-protocol (RESP) gateway: each connection goes to a node that is up; 0 picks a free one (printed).", DefaultValueFactory = _ => defaults.RespPort, HelpName = "PORT" };
 
+    public Option<bool> NoSupervise { get; } = new("--no-supervise") { Description = "Do not start a launched node again when it exits (by default it is, at most 4 times a minute; never with --engine memory)." };
+
     public Option<bool> NoResp { get; } = new("--no-resp") { Description = "No Redis-protocol gateway, and no RESP listener on the nodes it starts." };
 
     public Option<string> DataDirectory { get; } = new("--data-dir") { Description = "Where the cluster map and the launched nodes' data are kept.", DefaultValueFactory = _ => defaults.DataDirectory, HelpName = "DIR" };
@@ -71,7 +73,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
         Fsync.AcceptOnlyFromAmong("always", "batch", "never");
         SyncedAcks.AcceptOnlyFromAmong("one", "all");
-        foreach (var option in new Option[] { Port, RespPort, NoResp, DataDirectory, Replicas, Engine, Fsync, SyncedAcks, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
+        foreach (var option in new Option[] { Port, RespPort, NoResp, NoSupervise, DataDirectory, Replicas, Engine, Fsync, SyncedAcks, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
         {
             command.Options.Add(option);
         }
@@ -83,6 +85,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         Port = parseResult.GetValue(Port),
         RespPort = parseResult.GetValue(RespPort),
         RespEnabled = !parseResult.GetValue(NoResp),
+        SuperviseNodes = !parseResult.GetValue(NoSupervise),
         DataDirectory = parseResult.GetValue(DataDirectory) ?? defaults.DataDirectory,
         ReplicationFactor = parseResult.GetValue(Replicas),
         NodeEngine = parseResult.GetValue(Engine) ?? defaults.NodeEngine,

@@ -26,6 +26,14 @@ public static class StatusCommand
         return command;
     }
 
+    /// <summary>Restarts by the coordinator, shown only when there were some or it gave up.</summary>
+    private static string Supervision(ClusterNodeStatus node) => node switch
+    {
+        { Supervision: "gave-up" } => $"  (left down after {node.Restarts} restarts)",
+        { Restarts: > 0 } => $"  ({node.Restarts} restart{(node.Restarts == 1 ? "" : "s")})",
+        _ => string.Empty,
+    };
+
     public static string Render(ClusterStatus status)
     {
         var text = new System.Text.StringBuilder();
@@ -44,7 +52,7 @@ public static class StatusCommand
         {
             var heartbeat = node.LastHeartbeatAgeMs is { } age ? (age / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}{(node.RespUrl is { } resp ? "  " + resp : string.Empty)}");
+                $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}{(node.RespUrl is { } resp ? "  " + resp : string.Empty)}{Supervision(node)}");
         }
         if (status.Transitions is { Count: > 0 } transitions)
         {

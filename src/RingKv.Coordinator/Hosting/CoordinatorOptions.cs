@@ -22,6 +22,13 @@ public sealed class CoordinatorOptions
     /// <summary>Whether the gateway and the nodes it launches listen for RESP (<c>--no-resp</c> turns both off). Default on.</summary>
     public bool RespEnabled { get; set; } = true;
 
+    /// <summary>
+    /// Whether the nodes this coordinator launches are started again when they exit unasked
+    /// (at most 4 times a minute each; the fifth exit leaves the node down). Default on;
+    /// <c>--no-supervise</c> turns it off. Never for the memory engine (a restarted node would be empty).
+    /// </summary>
+    public bool SuperviseNodes { get; set; } = true;
+
     /// <summary>Where the cluster map is kept, and where launched nodes get their data directories (<c>nodes/&lt;id&gt;</c>).</summary>
     public string DataDirectory { get; set; } = "ringkv-data";
 

@@ -5,19 +5,32 @@ using Microsoft.Extensions.Logging;
 using RingKv.Coordinator.Hosting;
 using RingKv.Coordinator.Membership;
 using RingKv.Core.Cluster;
+using RingKv.Core.Supervision;
 
 namespace RingKv.Coordinator.Launching;
 
 /// <summary>
 /// Starts storage nodes as child processes of the coordinator (the design note: hash-table
 /// servers are started by the ring server), each with its own ports and data directory, and
-/// waits until it has joined. Stops them when the coordinator stops.
+/// waits until it has joined. Supervises them: a node that exits without being asked to is started
+/// again on its own data directory, within the eviction grace period, so it comes back as the same
+/// member (hints replay, nothing is transferred), under a <see cref="RestartBudget"/> per node.
+/// Stops them when the coordinator stops.
 /// </summary>
-public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipService membership, ILogger<NodeLauncher> logger) : IAsyncDisposable
+public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipService membership, TimeProvider time, ILogger<NodeLauncher> logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Process> _processes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RestartBudget> _budgets = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _launchLock = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
     private uint _lastLaunched;
+
+    /// <summary>
+    /// Whether exited nodes are started again: on by default, off with <c>--no-supervise</c> and for
+    /// the memory engine, whose node comes back empty (a restart would present an empty replica as
+    /// one that holds its ranges; evicting it rebuilds its copies from the others instead).
+    /// </summary>
+    public bool Supervises => options.SuperviseNodes && options.NodeEngine != "memory";
 
     /// <summary>The URL nodes use to reach the coordinator; known once it listens.</summary>
     public string? CoordinatorUrl { get; set; }
@@ -78,6 +91,11 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start a node process.");
         _processes[id] = process;
         _ = PumpAsync(process, logPath);
+        if (Supervises)
+        {
+            membership.Health.RecordSupervision(id, _budgets.TryGetValue(id, out var budget) ? budget.Restarts : 0, gaveUp: false);
+        }
+        _ = SuperviseAsync(id, process);
         LogLaunched(logger, id, process.Id, dataDirectory);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -129,9 +147,61 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
         process.Dispose();
     }
 
+    /// <summary>
+    /// Waits for the node's process to exit; if nobody asked it to (it is still the member's
+    /// process here), starts it again unless the budget is spent, the member left the map
+    /// (evicted or removed: it must not come back under that id), or the coordinator is stopping.
+    /// </summary>
+    private async Task SuperviseAsync(string id, Process process)
+    {
+        try
+        {
+            await process.WaitForExitAsync(_stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        if (!Supervises || _stopping.IsCancellationRequested || !_processes.TryGetValue(id, out var current) || current != process)
+        {
+            return;
+        }
+        var budget = _budgets.GetOrAdd(id, _ => RestartBudget.Default());
+        var exitCode = process.ExitCode;
+        if (!budget.OnCrash(time.GetUtcNow()))
+        {
+            _processes.TryRemove(id, out _);
+            membership.Health.RecordSupervision(id, budget.Restarts, gaveUp: true);
+            LogGaveUp(logger, id, budget.MaxCrashes, budget.Period.TotalSeconds);
+            return;
+        }
+        membership.Health.RecordSupervision(id, budget.Restarts, gaveUp: false);
+        LogRestarting(logger, id, exitCode, budget.Restarts, budget.Backoff.TotalSeconds);
+        try
+        {
+            await Task.Delay(budget.Backoff, time, _stopping.Token);
+            if (membership.Map.FindMember(id) is null)
+            {
+                _processes.TryRemove(id, out _);
+                return;
+            }
+            await LaunchAsync(id, _stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or System.ComponentModel.Win32Exception)
+        {
+            // The new process's own watch counts its exit against the budget.
+            LogRestartFailed(logger, id, ex.Message);
+        }
+    }
+
     /// <summary>SIGTERM to every launched node, then SIGKILL to any still running after the grace period.</summary>
     public async ValueTask DisposeAsync()
     {
+        // First: a node that exits now is stopping with us, not crashing.
+        await _stopping.CancelAsync();
         foreach (var (_, process) in _processes)
         {
             if (!process.HasExited)
@@ -197,6 +267,15 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Launched node {Id} (pid {Pid}), data in {DataDirectory}")]
     private static partial void LogLaunched(ILogger logger, string id, int pid, string dataDirectory);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id} exited (code {ExitCode}); restart {Restart} in {Seconds} s on its own data directory")]
+    private static partial void LogRestarting(ILogger logger, string id, int exitCode, int restart, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Node {Id} exited {Crashes} times within {Seconds} s; it is left down and will be evicted like any dead node")]
+    private static partial void LogGaveUp(ILogger logger, string id, int crashes, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id} could not be restarted: {Reason}")]
+    private static partial void LogRestartFailed(ILogger logger, string id, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id} did not stop after SIGTERM; killed")]
     private static partial void LogKilled(ILogger logger, string id);

@@ -11,6 +11,7 @@ namespace RingKv.Coordinator.Membership;
 public sealed class MemberHealthTable(TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Beat> _beats = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (int Restarts, bool GaveUp)> _supervision = new(StringComparer.Ordinal);
 
     public void Record(HeartbeatRequest heartbeat, int? processId = null) =>
         _beats.AddOrUpdate(heartbeat.Id,
@@ -27,7 +28,14 @@ public sealed class MemberHealthTable(TimeProvider time)
 
     public int? ProcessIdOf(string id) => _beats.TryGetValue(id, out var beat) ? beat.ProcessId : null;
 
-    public void Forget(string id) => _beats.TryRemove(id, out _);
+    /// <summary>What the supervisor did for a node it launched: restarts so far, and whether it gave up.</summary>
+    public void RecordSupervision(string id, int restarts, bool gaveUp) => _supervision[id] = (restarts, gaveUp);
+
+    public void Forget(string id)
+    {
+        _beats.TryRemove(id, out _);
+        _supervision.TryRemove(id, out _);
+    }
 
     public IReadOnlyDictionary<string, MemberHealth> Snapshot() =>
         _beats.ToDictionary(
@@ -40,7 +48,9 @@ public sealed class MemberHealthTable(TimeProvider time)
                 pair.Value.Last.Transfers,
                 pair.Value.ProcessId,
                 pair.Value.Last.Tombstones,
-                pair.Value.Last.OldestTombstoneAgeMs),
+                pair.Value.Last.OldestTombstoneAgeMs,
+                _supervision.TryGetValue(pair.Key, out var supervised) ? supervised.Restarts : 0,
+                _supervision.TryGetValue(pair.Key, out var state) ? (state.GaveUp ? "gave-up" : "on") : null),
             StringComparer.Ordinal);
 
     private sealed record Beat(long At, HeartbeatRequest Last, int? ProcessId);

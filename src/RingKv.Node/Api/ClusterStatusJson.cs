@@ -5,7 +5,9 @@ using RingKv.Core.Hashing;
 namespace RingKv.Node.Api;
 
 /// <summary>What the coordinator knows of a member beyond the map: its heartbeats and figures.</summary>
-public sealed record MemberHealth(long LastHeartbeatAgeMs, long Keys, long Bytes, long PendingHints, long Transfers, int? ProcessId, long? Tombstones = null, long? OldestTombstoneAgeMs = null);
+/// <param name="Restarts">Times the coordinator started this node again after it exited unasked.</param>
+/// <param name="Supervision">"on" for a node this coordinator launched and restarts, "gave-up" once it exited too often; null for a node it did not launch.</param>
+public sealed record MemberHealth(long LastHeartbeatAgeMs, long Keys, long Bytes, long PendingHints, long Transfers, int? ProcessId, long? Tombstones = null, long? OldestTombstoneAgeMs = null, int Restarts = 0, string? Supervision = null);
 
 /// <summary>Writes the documents of the cluster API: GET /v1/cluster and GET /v1/cluster/locate/{key}.</summary>
 public static class ClusterStatusJson
@@ -41,6 +43,11 @@ public static class ClusterStatusJson
                 {
                     json.WriteNumber("tombstones", tombstones);
                     json.WriteNumber("oldestTombstoneAgeMs", h.OldestTombstoneAgeMs ?? 0);
+                }
+                json.WriteNumber("restarts", h.Restarts);
+                if (h.Supervision is { } supervision)
+                {
+                    json.WriteString("supervision", supervision);
                 }
                 if (h.ProcessId is { } pid)
                 {
