@@ -83,7 +83,7 @@ public static class CoordinatorEndpoints
 
         routes.MapPost("/v1/cluster/nodes", async (HttpContext context, NodeLauncher launcher, AuditLog audit) =>
         {
-            if (!await QueryRules.AllowOnlyAsync(context))
+            if (!await QueryRules.AllowOnlyAsync(context) || !await RefuseFieldsAsync(context))
             {
                 return;
             }
@@ -364,6 +364,52 @@ public static class CoordinatorEndpoints
         Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps);
 
     /// <summary>The control plane's JSON body, or null once a problem has been answered (415, 400, or the body limits' 4xx).</summary>
+    /// <summary>
+    /// POST /v1/cluster/nodes starts a new local node and takes nothing: no body, or <c>{}</c>. A
+    /// body it would ignore (a node's URL, say, from someone who believes it registers a remote
+    /// node) is refused by name rather than answered with a local node nobody asked for.
+    /// </summary>
+    private static async Task<bool> RefuseFieldsAsync(HttpContext context)
+    {
+        const string Advice = "POST /v1/cluster/nodes starts one more node on this machine and takes no fields (send no body, or {}). A node on another machine joins by itself: ringkv node --join <this coordinator's URL>.";
+        if (context.Request.ContentLength is null or 0 && context.Request.Headers.TransferEncoding.Count == 0)
+        {
+            return true;
+        }
+        if (!context.Request.HasJsonContentType())
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "The body must be JSON, if any", Advice);
+            return false;
+        }
+        try
+        {
+            using var body = await System.Text.Json.JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            if (body.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                await Problem.WriteAsync(context, 400, "invalid-body", "The body is not a JSON object", Advice);
+                return false;
+            }
+            var fields = body.RootElement.EnumerateObject().Select(p => "'" + p.Name + "'").ToList();
+            if (fields.Count > 0)
+            {
+                await Problem.WriteAsync(context, 400, "unknown-field", "The body has fields this endpoint does not take",
+                    $"Not understood: {string.Join(", ", fields)}. " + Advice);
+                return false;
+            }
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            await Problem.WriteAsync(context, 400, "invalid-json", "The body is not valid JSON", Advice);
+            return false;
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await Problem.WriteAsync(context, ex.StatusCode, "bad-request-body", "The request body could not be read", ex.Message);
+            return false;
+        }
+    }
+
     private static async Task<T?> ReadJsonOrAnswerAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string problemType, string shape)
         where T : class
     {

@@ -63,7 +63,18 @@ public static class KvEndpoints
         var etag = Quote(entry.Version);
         var response = context.Response;
         response.Headers.ETag = etag;
-        if (context.Request.Headers.IfNoneMatch is { Count: > 0 } ifNoneMatch && ifNoneMatch.ToString() == etag)
+        // RFC 9110 section 13.2.2: If-Match first (412 when false), then If-None-Match (304 for a read).
+        if (!TryReadConditions(context.Request.Headers, out var matchAny, out var match, out var noneMatchAny, out var noneMatch, out var conditionError))
+        {
+            await Problem.InvalidHeader(context, conditionError);
+            return;
+        }
+        if (!matchAny && match is not null && Array.IndexOf(match, entry.Version) < 0)
+        {
+            await Problem.PreconditionFailed(context, $"The key's current version is \"{entry.Version}\"; If-Match named another.");
+            return;
+        }
+        if (noneMatchAny || (noneMatch is not null && Array.IndexOf(noneMatch, entry.Version) >= 0))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
             return;
@@ -299,29 +310,39 @@ public static class KvEndpoints
 
     private static ValueTask<bool> AllowOnlyQueryAsync(HttpContext context, string[] allowed) => QueryRules.AllowOnlyAsync(context, allowed);
 
+    /// <summary>If-Match and If-None-Match (RFC 9110 section 13), both allowed; false with a 400 text when either is not entity-tags at all.</summary>
     private static bool TryReadPrecondition(HttpContext context, out WritePrecondition precondition, out string error)
     {
         precondition = WritePrecondition.None;
         error = string.Empty;
-        var headers = context.Request.Headers;
-        if (headers.IfMatch is { Count: > 0 } ifMatch)
+        if (!TryReadConditions(context.Request.Headers, out var matchAny, out var match, out var noneMatchAny, out var noneMatch, out error))
         {
-            var text = ifMatch.ToString().Trim();
-            if (text.Length < 2 || text[0] != '"' || text[^1] != '"' || !EntryVersion.TryParse(text.AsSpan(1, text.Length - 2), out var expected))
-            {
-                error = "If-Match must be one quoted version exactly as returned in an ETag, e.g. If-Match: \"0000018c2f3a1b00-00000001\".";
-                return false;
-            }
-            precondition = WritePrecondition.IfVersion(expected);
+            return false;
         }
-        if (headers.IfNoneMatch is { Count: > 0 } ifNoneMatch)
+        precondition = WritePrecondition.FromHeaders(matchAny, match, noneMatchAny, noneMatch);
+        return true;
+    }
+
+    private static bool TryReadConditions(IHeaderDictionary headers, out bool matchAny, out EntryVersion[]? match, out bool noneMatchAny, out EntryVersion[]? noneMatch, out string error)
+    {
+        (matchAny, match, noneMatchAny, noneMatch, error) = (false, null, false, null, string.Empty);
+        if (headers.IfMatch.Count > 0)
         {
-            if (ifNoneMatch.ToString().Trim() != "*" || precondition.Kind != PreconditionKind.None)
+            if (!EntityTags.TryParse(headers.IfMatch, out matchAny, out var tags))
             {
-                error = "On writes, If-None-Match accepts only '*' (write only if the key is absent), and not together with If-Match.";
+                error = "If-Match must be * or entity-tags in quotes, e.g. If-Match: \"0000018c2f3a1b00-00000001\" (the ETag a read or write returned).";
                 return false;
             }
-            precondition = WritePrecondition.IfAbsent;
+            match = EntityTags.Versions(tags, strongOnly: true);
+        }
+        if (headers.IfNoneMatch.Count > 0)
+        {
+            if (!EntityTags.TryParse(headers.IfNoneMatch, out noneMatchAny, out var tags))
+            {
+                error = "If-None-Match must be * (only if the key does not exist) or entity-tags in quotes.";
+                return false;
+            }
+            noneMatch = EntityTags.Versions(tags, strongOnly: false);
         }
         return true;
     }

@@ -130,7 +130,10 @@ public static class HttpCases
         Both("POST a key", 405, Req("POST", "/v1/kv/" + Target, body: "hostile"), Target);
         Both("unknown method BREW", 405, Req("BREW", "/v1/kv/" + Target), Target);
         Both("malformed If-Match", 400, Req("PUT", "/v1/kv/" + Sentinel, headers: "If-Match: not-a-version\r\n", body: "hostile"));
-        Both("If-None-Match other than *", 400, Req("PUT", "/v1/kv/" + Sentinel, headers: "If-None-Match: \"abc\"\r\n", body: "hostile"));
+        Both("malformed If-None-Match", 400, Req("PUT", "/v1/kv/" + Sentinel, headers: "If-None-Match: abc\r\n", body: "hostile"));
+        // Well-formed entity-tags that are not the sentinel's version: a false condition (RFC 9110), nothing written.
+        Both("If-Match with a tag that is not ours", 412, Req("PUT", "/v1/kv/" + Sentinel, headers: "If-Match: \"abc\"\r\n", body: "hostile"));
+        Both("If-None-Match: * on an existing key", 412, Req("PUT", "/v1/kv/" + Sentinel, headers: "If-None-Match: *\r\n", body: "hostile"));
         Both("Content-Type over 255 characters", 400, Req("PUT", "/v1/kv/" + Sentinel, headers: "Content-Type: text/" + new string('x', 300) + "\r\n", body: "hostile"));
         Both("no Host header", 400, _ => Ascii("GET /v1/kv/" + Sentinel + " HTTP/1.1\r\nConnection: close\r\n\r\n"));
         Both("two Host headers", 400, Req("GET", "/v1/kv/" + Sentinel, headers: "Host: other\r\n"));
@@ -197,6 +200,11 @@ public static class HttpCases
         {
             cases.Add(new HttpCase(name, Listener.Cluster, expected, Req(method, target), []));
         }
+        // A body the endpoint would ignore is refused: it must not start a local node nobody asked for.
+        cases.Add(new HttpCase("add a node with a URL in the body", Listener.Cluster, 400,
+            Req("POST", "/v1/cluster/nodes", headers: "Content-Type: application/json\r\n", body: "{\"url\": \"http://10.0.0.1:1\"}"), []));
+        cases.Add(new HttpCase("add a node with an XML body", Listener.Cluster, 415,
+            Req("POST", "/v1/cluster/nodes", headers: "Content-Type: application/xml\r\n", body: "<node url=\"http://10.0.0.1:1\"/>"), []));
         cases.Add(new HttpCase("add a node with a write token", Listener.Cluster, 403, c => Req("POST", "/v1/cluster/nodes", token: c.WriterToken)(c), []));
         cases.Add(new HttpCase("cancel a transfer without a token", Listener.Cluster, 401, Req("DELETE", "/v1/cluster/transfers/t1", token: null), []));
 
