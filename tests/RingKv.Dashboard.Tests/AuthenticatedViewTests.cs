@@ -121,6 +121,35 @@ public sealed class AuthenticatedViewTests(AuthenticatedCluster fixture, ITestOu
     }
 
     [Fact]
+    [Trait("Category", "Browser")]
+    public async Task SaysTheCoordinatorIsUnreachableWhileItIsDownAndResumesWhenItIsBack()
+    {
+        var cluster = fixture.Cluster;
+        var tab = await fixture.Browser.OpenAsync(cluster.CoordinatorUrl, output);
+        await tab.RunAsync(nameof(SaysTheCoordinatorIsUnreachableWhileItIsDownAndResumesWhenItIsBack), async () =>
+        {
+            var page = tab.Page;
+            await page.Locator("#token").FillAsync(fixture.AdminToken);
+            await page.Locator("#login-form button").ClickAsync();
+            await Expect(page.Locator("#nodes tbody tr")).ToHaveCountAsync(3, new() { Timeout = 30_000 });
+
+            await cluster.KillCoordinatorAsync();
+            await Expect(page.Locator("#banner")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+            await Expect(page.Locator("#banner")).ToContainTextAsync("Coordinator unreachable since");
+            await Expect(page.Locator("#main")).ToHaveClassAsync("stale");
+            // The last data stays on screen, marked stale, rather than an empty or broken page.
+            await Expect(page.Locator("#nodes tbody tr")).ToHaveCountAsync(3);
+            await tab.CaptureAsync("dashboard-unreachable");
+
+            await cluster.RestartCoordinatorAsync();
+            await Expect(page.Locator("#banner")).ToBeHiddenAsync(new() { Timeout = 30_000 });
+            await Expect(page.Locator("#main")).Not.ToHaveClassAsync("stale");
+            await Expect(page.Locator("#nodes tbody tr")).ToHaveCountAsync(3);
+            await Expect(page.Locator("#whoami")).ToContainTextAsync("dashboard-admin (admin)");
+        });
+    }
+
+    [Fact]
     public async Task WhoAmINamesTheTokenAndReplicaVersionsNeedTheAdminRole()
     {
         var cluster = fixture.Cluster;

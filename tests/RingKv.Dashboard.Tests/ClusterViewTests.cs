@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using RingKv.Testing;
 using Xunit.Abstractions;
@@ -22,6 +23,8 @@ public sealed class ClusterViewTests(DashboardCluster fixture, ITestOutputHelper
         {
             Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.CoordinatorUrl, $"dash/{i}", "v" + i));
         }
+        using var stopLoad = new CancellationTokenSource();
+        var load = ClientLoadAsync(cluster, stopLoad.Token);
         var tab = await fixture.Browser.OpenAsync(cluster.CoordinatorUrl, output);
         await tab.RunAsync(nameof(FollowsAKilledNodeFromSuspectToDeadAndTheClusterBackToFullReplicationWithoutAReload), async () =>
         {
@@ -34,9 +37,10 @@ public sealed class ClusterViewTests(DashboardCluster fixture, ITestOutputHelper
             await Expect(page.Locator("#nodes tbody tr")).ToHaveCountAsync(cluster.Nodes.Count);
             await Expect(page.Locator("#under-replicated")).ToHaveTextAsync("0");
             await Expect(page.Locator("#traffic .chart[data-op='put'] .figures")).ToContainTextAsync("req/s", new() { Timeout = 15_000 });
-            await tab.CaptureAsync("dashboard");
+            // Rates come from the difference between two scrapes of the nodes' counters.
+            await Expect(page.Locator("#traffic .chart[data-op='put'] .figures")).ToContainTextAsync(new Regex(@"[1-9][0-9]*\.[0-9] req/s"), new() { Timeout = 15_000 });
+            await Expect(page.Locator("#traffic .chart[data-op='get'] .figures")).ToContainTextAsync(new Regex(@"p99 [0-9.]+ ms"), new() { Timeout = 15_000 });
             await tab.CaptureAsync("dashboard-ring", "#ring-view");
-            await tab.CaptureAsync("dashboard-traffic", "#traffic-view");
 
             // Nothing reloads the page from here on: each change must arrive by polling.
             var victim = cluster.Nodes[^1];
@@ -63,7 +67,41 @@ public sealed class ClusterViewTests(DashboardCluster fixture, ITestOutputHelper
             await Expect(page.Locator("#under-replicated")).ToHaveClassAsync("good");
             await Expect(page.Locator("#transitions")).ToContainTextAsync($"{victim.Id}: suspect → dead");
             await tab.CaptureAsync("dashboard-moving", "#moving-view");
+            await tab.CaptureAsync("dashboard-traffic", "#traffic-view");
+            await tab.CaptureAsync("dashboard");
         });
+        await stopLoad.CancelAsync();
+        await load;
+    }
+
+    /// <summary>A paced trickle of puts and gets through the coordinator (about 20 a second), so the traffic charts have something to show.</summary>
+    private static async Task ClientLoadAsync(Cluster.Tests.Harness.TestCluster cluster, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        try
+        {
+            for (var i = 0; i < 6_000 && await timer.WaitForNextTickAsync(stop); i++)
+            {
+                try
+                {
+                    if (i % 2 == 0)
+                    {
+                        await cluster.PutAsync(cluster.CoordinatorUrl, $"load/{i % 200}", "v" + i);
+                    }
+                    else
+                    {
+                        await cluster.GetAsync(cluster.CoordinatorUrl, $"load/{(i - 1) % 200}");
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // A node killed under the load: the dashboard shows the errors; the load goes on.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     [Fact]

@@ -60,7 +60,8 @@ public static class UpCommand
                 coordinator,
                 count,
                 url => UpPrefix + url,
-                url => $"{count} nodes, {coordinator.ReplicationFactor} copies of every key; data in {Path.GetFullPath(coordinator.DataDirectory)}. " +
+                url => $"Dashboard: {url}/ui/\n" +
+                       $"{count} nodes, {coordinator.ReplicationFactor} copies of every key; data in {Path.GetFullPath(coordinator.DataDirectory)}. " +
                        $"Try: ./ringkv put hello world --url {url}{CaHint(coordinator)}; ./ringkv status --url {url}{CaHint(coordinator)}. Ctrl+C stops.");
         });
         return command;

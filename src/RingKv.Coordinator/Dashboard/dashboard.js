@@ -233,11 +233,14 @@
       for (let step = 0; step < tokens.length; step++) {
         const [token, id] = tokens[(start + step) % tokens.length];
         if (id !== replica.id) continue;
-        const [cx, cy] = point(fractionOf(token), RING.r);
+        // Replicas often sit on neighbouring vnodes: each marker goes further in, on a line to its vnode.
+        const at = fractionOf(token);
+        const [rx, ry] = point(at, RING.r);
+        const [cx, cy] = point(at, RING.r - 34 - order * 22);
+        root.append(svg('line', { x1: rx, y1: ry, x2: cx, y2: cy, class: 'replica-leader' }));
         root.append(svg('circle', { cx, cy, r: 9, fill: colourOf(id), class: 'replica-marker', 'data-node': id },
           svg('title', null, `replica ${order + 1}: ${id}`)));
-        const [lx, ly] = point(fractionOf(token), RING.r - 26);
-        root.append(svg('text', { x: lx, y: ly + 4, class: 'replica-label' }, String(order + 1)));
+        root.append(svg('text', { x: cx, y: cy + 4, class: 'replica-label' }, String(order + 1)));
         break;
       }
     });
