@@ -117,6 +117,17 @@ public sealed class AuthenticatedViewTests(AuthenticatedCluster fixture, ITestOu
             await page.Locator("#login-form button").ClickAsync();
             await Expect(page.Locator("button.remove-node")).ToHaveCountAsync(3, new() { Timeout = 30_000 });
             await Expect(page.Locator("#add-node")).ToBeVisibleAsync();
+
+            // Three nodes for RF 3: the server refuses a removal, and the page shows its reason.
+            await page.Locator("button.remove-node[data-node='n1']").ClickAsync();
+            await Expect(page.Locator("#confirm")).ToBeVisibleAsync();
+            await page.Locator("#confirm-cancel").ClickAsync();
+            await Expect(page.Locator("#confirm")).ToBeHiddenAsync();
+            await Expect(page.Locator("#action-result")).ToBeEmptyAsync();
+            await page.Locator("button.remove-node[data-node='n1']").ClickAsync();
+            await page.Locator("#confirm-ok").ClickAsync();
+            await Expect(page.Locator("#action-result")).ToContainTextAsync("Removing n1 would leave 2 live nodes for a replication factor of 3");
+            await Expect(page.Locator("#nodes tbody tr[data-node='n1']")).ToHaveAttributeAsync("data-state", "up");
         });
     }
 
