@@ -13,6 +13,7 @@ public sealed class PrometheusTextTests
         ringkv_request_duration_seconds_bucket{op="get",le="0.001"} 5
         ringkv_request_duration_seconds_bucket{op="get",le="0.01"} 13
         ringkv_request_duration_seconds_bucket{op="get",le="+Inf"} 14
+        ringkv_request_duration_seconds_bucket{op="get",le="bogus"} 1
         ringkv_request_duration_seconds_sum{op="get"} 0.0421
         ringkv_request_duration_seconds_count{op="get"} 14
         ringkv_other{label="with \"quotes\" and , comma"} 3
@@ -23,14 +24,14 @@ public sealed class PrometheusTextTests
     public void ReadsNamesLabelsAndValuesAndSkipsWhatDoesNotParse()
     {
         var samples = PrometheusText.Parse(Scrape).ToList();
-        Assert.Equal(9, samples.Count);
+        Assert.Equal(10, samples.Count);
         Assert.Equal("with \"quotes\" and , comma", samples.Single(s => s.Name == "ringkv_other").Labels["label"]);
         Assert.Equal(12, samples[0].Value);
         Assert.Equal("+Inf", samples.Single(s => s.Labels.GetValueOrDefault("le") == "+Inf").Labels["le"]);
     }
 
     [Fact]
-    public void SumsRequestCountsPerOperationAndStatusAndKeepsBucketsInOrder()
+    public void SumsRequestCountsPerOperationAndStatusAndKeepsBucketsInOrderSkippingBadBounds()
     {
         var traffic = NodeTraffic.FromSamples("n1", "up", PrometheusText.Parse(Scrape));
         Assert.True(traffic.Reachable);

@@ -26,6 +26,8 @@
     trafficPrevious: null,
     trafficPoints: Object.fromEntries(OPERATIONS.map(op => [op, []])),
     polling: false,
+    // Each sign-in starts its own loops; a loop of an earlier one stops at its next turn.
+    generation: 0,
     polls: 0,
   };
 
@@ -601,7 +603,8 @@
     banner.className = 'banner' + (isError ? ' error' : '');
   }
 
-  async function poll() {
+  async function poll(generation) {
+    if (generation !== state.generation) return;
     try {
       const [cluster, transfers, changes] = await Promise.all([
         api('/v1/cluster'), api('/v1/cluster/transfers'), api('/v1/cluster/changes')]);
@@ -628,16 +631,17 @@
       const last = state.lastOk ? ' Showing the data of ' + state.lastOk.toLocaleTimeString('en-GB') + '.' : '';
       setBanner(`Coordinator unreachable since ${state.failingSince.toLocaleTimeString('en-GB')} (${describe(error)}).${last} Retrying every second.`, true);
     }
-    if (state.polling) setTimeout(poll, POLL_MS);
+    if (state.polling) setTimeout(poll, POLL_MS, generation);
   }
 
-  async function pollTraffic() {
+  async function pollTraffic(generation) {
+    if (generation !== state.generation) return;
     try {
       recordTraffic(await api('/v1/cluster/traffic'));
     } catch {
       // The coordinator's banner already says it is unreachable; the charts keep their history.
     }
-    if (state.polling) setTimeout(pollTraffic, TRAFFIC_MS);
+    if (state.polling) setTimeout(pollTraffic, TRAFFIC_MS, generation);
   }
 
   function render() {
@@ -683,8 +687,9 @@
     drawTraffic();
     if (!state.polling) {
       state.polling = true;
-      poll();
-      pollTraffic();
+      state.generation++;
+      poll(state.generation);
+      pollTraffic(state.generation);
     }
   }
 

@@ -36,8 +36,7 @@ public sealed record NodeTraffic(string Id, string State, bool Reachable, string
                 case RequestsMetric when sample.Labels.TryGetValue("status", out var status):
                     requests[(op, status)] = requests.GetValueOrDefault((op, status)) + (long)sample.Value;
                     break;
-                case DurationMetric + "_bucket" when sample.Labels.TryGetValue("le", out var le):
-                    var bound = le == "+Inf" ? double.PositiveInfinity : double.Parse(le, System.Globalization.CultureInfo.InvariantCulture);
+                case DurationMetric + "_bucket" when sample.Labels.TryGetValue("le", out var le) && TryParseBound(le, out var bound):
                     var perOp = buckets.TryGetValue(op, out var existing) ? existing : buckets[op] = [];
                     perOp[bound] = (le, perOp.GetValueOrDefault(bound).Count + (long)sample.Value);
                     break;
@@ -53,5 +52,15 @@ public sealed record NodeTraffic(string Id, string State, bool Reachable, string
             .Select(b => new LatencyHistogram(b.Key, counts.GetValueOrDefault(b.Key), sums.GetValueOrDefault(b.Key), b.Value.Values.Select(v => (v.Text, v.Count)).ToList()))
             .ToList();
         return new NodeTraffic(id, state, true, null, requests.Select(r => new RequestCount(r.Key.Item1, r.Key.Item2, r.Value)).ToList(), latency);
+    }
+
+    private static bool TryParseBound(string text, out double bound)
+    {
+        if (text == "+Inf")
+        {
+            bound = double.PositiveInfinity;
+            return true;
+        }
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out bound);
     }
 }
