@@ -60,9 +60,10 @@ public static class UpCommand
                 coordinator,
                 count,
                 url => UpPrefix + url,
-                url => $"{count} nodes, {coordinator.ReplicationFactor} copies of every key; data in {Path.GetFullPath(coordinator.DataDirectory)}. " +
+                url => $"Dashboard: {url}/ui/\n" +
+                       $"{count} nodes, {coordinator.ReplicationFactor} copies of every key; data in {Path.GetFullPath(coordinator.DataDirectory)}. " +
                        $"Try: ./ringkv put hello world --url {url}{CaHint(coordinator)}; ./ringkv status --url {url}{CaHint(coordinator)}" +
-                       (coordinator.RespEnabled ? $"; redis-cli -p {coordinator.RespPort} (Redis clients, any node behind it)" : string.Empty) + ". Ctrl+C stops.");
+                       (coordinator.RespEnabled && coordinator.RespPort != 0 ? $"; redis-cli -p {coordinator.RespPort} (Redis clients, any node behind it)" : string.Empty) + ". Ctrl+C stops.");
         });
         return command;
     }

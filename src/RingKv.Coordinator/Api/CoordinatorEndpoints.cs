@@ -7,6 +7,7 @@ using RingKv.Coordinator.Changes;
 using RingKv.Coordinator.Gateway;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
+using RingKv.Coordinator.Observability;
 using RingKv.Coordinator.Transfers;
 using RingKv.Core.Cluster;
 using RingKv.Core.Keys;
@@ -67,7 +68,7 @@ public static class CoordinatorEndpoints
             }
         });
 
-        routes.MapGet("/v1/cluster/locate/{**key}", async (HttpContext context, MembershipService membership) =>
+        routes.MapGet("/v1/cluster/locate/{**key}", async (HttpContext context, MembershipService membership, NodeReads reads) =>
         {
             var error = RequestKey.TryGet(context, LocatePrefix, maxKeyBytes, out var key);
             if (error != KeyError.None)
@@ -75,10 +76,32 @@ public static class CoordinatorEndpoints
                 await Problem.InvalidKey(context, KeyRules.Describe(error, maxKeyBytes));
                 return;
             }
-            if (await QueryRules.AllowOnlyAsync(context))
+            if (!await QueryRules.AllowOnlyAsync(context, "versions"))
             {
-                await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteLocate(json, membership.Map, key));
+                return;
             }
+            var versionsText = context.Request.Query["versions"].ToString();
+            if (versionsText is not ("" or "true" or "false"))
+            {
+                await Problem.InvalidQuery(context, "?versions must be true or false.");
+                return;
+            }
+            var map = membership.Map;
+            if (versionsText != "true")
+            {
+                await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteLocate(json, map, key));
+                return;
+            }
+            // Each replica is asked for its own copy with the caller's credentials (admin, checked by
+            // ClientAuthentication here and again by every node): no one learns more than /v1/local tells them.
+            var encoded = Uri.EscapeDataString(key);
+            var authorization = context.Request.Headers.Authorization.ToString();
+            var replicas = map.Ring.PreferenceList(Core.Hashing.KeyToken.Of(key), map.ReplicationFactor);
+            var copies = await Task.WhenAll(replicas.Select(id => map.FindMember(id) is { } member
+                ? reads.LocalCopyAsync(member, encoded, authorization, context.RequestAborted)
+                : Task.FromResult(new ReplicaCopy(null, null, false, null, "not a member"))));
+            var byId = replicas.Zip(copies).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+            await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteLocate(json, map, key, (replica, id) => WriteCopy(replica, byId[id])));
         });
 
         routes.MapPost("/v1/cluster/nodes", async (HttpContext context, NodeLauncher launcher, AuditLog audit) =>
@@ -338,23 +361,31 @@ public static class CoordinatorEndpoints
     }
 
     /// <summary>Token ranges whose preference list has fewer than RF distinct members that are up.</summary>
-    public static int UnderReplicatedRanges(ClusterMap map)
+    public static int UnderReplicatedRanges(ClusterMap map) => ClusterInsightEndpoints.UnderReplicated(map).Count;
+
+    private static void WriteCopy(System.Text.Json.Utf8JsonWriter json, ReplicaCopy copy)
     {
-        var ring = map.Ring;
-        if (ring.IsEmpty)
+        if (copy.Present is { } present)
         {
-            return 0;
+            json.WriteBoolean("present", present);
         }
-        var count = 0;
-        foreach (var range in ring.Ranges(map.ReplicationFactor))
+        else
         {
-            var live = range.PreferenceList.Distinct(StringComparer.Ordinal).Count(id => map.FindMember(id)?.State == MemberState.Up);
-            if (live < map.ReplicationFactor)
-            {
-                count++;
-            }
+            json.WriteNull("present");
         }
-        return count;
+        json.WriteString("version", copy.Version);
+        if (copy.Present == true)
+        {
+            json.WriteBoolean("deleted", copy.Deleted);
+        }
+        if (copy.ExpiresAt is { } expires)
+        {
+            json.WriteString("expiresAt", expires);
+        }
+        if (copy.Error is { } error)
+        {
+            json.WriteString("error", error);
+        }
     }
 
     private static bool IsRespUrl(string text) =>

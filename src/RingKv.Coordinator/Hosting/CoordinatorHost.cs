@@ -9,9 +9,11 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using RingKv.Coordinator.Api;
 using RingKv.Coordinator.Changes;
+using RingKv.Coordinator.Dashboard;
 using RingKv.Coordinator.Gateway;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
+using RingKv.Coordinator.Observability;
 using RingKv.Coordinator.Transfers;
 using RingKv.Core.Keys;
 using RingKv.Core.Membership;
@@ -102,6 +104,7 @@ public static class CoordinatorHost
         builder.Services.AddSingleton<PlacementCleanup>();
         builder.Services.AddHostedService(services => services.GetRequiredService<PlacementCleanup>());
         builder.Services.AddSingleton<QuietCluster>();
+        builder.Services.AddSingleton<NodeReads>();
         builder.Services.AddSingleton(services => new GatewayProxy(services.GetRequiredService<MembershipService>(), tls, nodeLimits.MaxKeyBytes, nodeLimits.MaxValueBytes));
         var metrics = new NodeMetrics();
         builder.Services.AddSingleton(metrics);
@@ -145,6 +148,8 @@ public static class CoordinatorHost
         app.MapGet("/health/ready", () => "ready");
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapCoordinatorApi(nodeLimits.MaxKeyBytes);
+        app.MapClusterInsights();
+        app.MapDashboard();
         return app;
     }
 

@@ -66,7 +66,8 @@ public static class ClusterStatusJson
         json.WriteEndObject();
     }
 
-    public static void WriteLocate(Utf8JsonWriter json, ClusterMap map, string key)
+    /// <param name="replicaExtra">Adds fields to each replica's object (the coordinator's <c>?versions=true</c>).</param>
+    public static void WriteLocate(Utf8JsonWriter json, ClusterMap map, string key, Action<Utf8JsonWriter, string>? replicaExtra = null)
     {
         var token = KeyToken.Of(key);
         json.WriteStartObject();
@@ -81,6 +82,7 @@ public static class ClusterStatusJson
             json.WriteString("id", id);
             json.WriteString("clientUrl", member?.ClientUrl);
             json.WriteString("state", member?.State.ToString().ToLowerInvariant());
+            replicaExtra?.Invoke(json, id);
             json.WriteEndObject();
         }
         json.WriteEndArray();

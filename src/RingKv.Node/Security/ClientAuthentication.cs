@@ -57,6 +57,11 @@ public static class ClientAuthentication
         {
             return Role.Admin;
         }
+        // Replicas' versions come from their /v1/local, asked with the caller's token: the same role.
+        if (path.StartsWithSegments("/v1/cluster/locate") && request.Query.ContainsKey("versions"))
+        {
+            return Role.Admin;
+        }
         if (path.StartsWithSegments("/v1/cluster"))
         {
             return reads ? Role.Read : Role.Admin;

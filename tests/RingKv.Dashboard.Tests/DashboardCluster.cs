@@ -1,0 +1,45 @@
+using RingKv.Cluster.Tests.Harness;
+
+namespace RingKv.Dashboard.Tests;
+
+/// <summary>
+/// One 3-node cluster (RF 3) and one browser for the tests of a class. Three nodes, so a killed
+/// node stays dead (it is not evicted while that would leave fewer live nodes than RF) until the
+/// operator adds one from the page; short failure-detector thresholds, as in the failure tests.
+/// </summary>
+public sealed class DashboardCluster : IAsyncLifetime
+{
+    public static readonly string[] FastDetection = ["--suspect-after", "2", "--eviction-grace", "5", "--engine", "memory"];
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public Browser Browser { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var cluster = TestCluster.StartAsync(3, 3, "memory", FastDetection);
+        var browser = Browser.LaunchAsync();
+        try
+        {
+            Cluster = await cluster;
+            Browser = await browser;
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+        if (Cluster is not null)
+        {
+            await Cluster.DisposeAsync();
+        }
+    }
+}
