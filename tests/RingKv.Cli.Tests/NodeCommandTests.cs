@@ -24,7 +24,11 @@ public sealed class NodeCommandTests
         Assert.True(exitCode == ExitCodes.Success, node.Describe());
         Assert.Equal("127.0.0.1", url.Host);
         Assert.NotEqual(0, url.Port);
-        Assert.Equal([$"RingKV node listening on http://127.0.0.1:{url.Port}"], node.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        // One line: the URL, then the RESP address in parentheses (a node listens for Redis clients too).
+        var resp = node.AnnouncedRespUrl;
+        Assert.NotNull(resp);
+        Assert.NotEqual(url.Port, resp.Port);
+        Assert.Equal([$"RingKV node listening on http://127.0.0.1:{url.Port} (RESP redis://127.0.0.1:{resp.Port})"], node.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]
