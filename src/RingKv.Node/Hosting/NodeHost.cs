@@ -48,7 +48,7 @@ public static class NodeHost
         var tls = ClusterTls.Load(options.TlsCertificateFile, options.TlsKeyFile, options.TlsAuthorityFile);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         ConfigureLogging(builder.Logging);
-        var endpoints = new NodeEndpoints { Scheme = tls.Scheme };
+        var endpoints = new NodeEndpoints { Scheme = tls.Scheme, AdvertiseHost = options.AdvertiseHost };
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             options.Limits.Apply(kestrel.Limits, options.MaxValueBytes);

@@ -16,11 +16,20 @@ public sealed class NodeEndpoints
 
     public ListenOptions? Internode { get; set; }
 
+    /// <summary>The host other machines dial (NodeOptions.AdvertiseHost); null: the bound address.</summary>
+    public string? AdvertiseHost { get; set; }
+
     public string ClientUrl => UrlOf(Client);
 
     public string InternodeUrl => UrlOf(Internode);
 
     private string UrlOf(ListenOptions? listen) => listen?.IPEndPoint is { } endpoint
-        ? Scheme + "://" + (endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + endpoint.Address + "]" : endpoint.Address.ToString()) + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        ? Scheme + "://" + Host(endpoint.Address) + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
         : throw new InvalidOperationException("The listener is not bound yet.");
+
+    private string Host(System.Net.IPAddress bound)
+    {
+        var host = AdvertiseHost?.Trim('[', ']') ?? bound.ToString();
+        return Uri.CheckHostName(host) == UriHostNameType.IPv6 ? "[" + host + "]" : host;
+    }
 }
