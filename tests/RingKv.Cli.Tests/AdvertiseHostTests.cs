@@ -42,6 +42,15 @@ public sealed class AdvertiseHostTests
         await Eventually.WaitUntilAsync(async () => (member = (await client.GetClusterAsync()).Nodes.SingleOrDefault()) is { State: "up" }, Deadlines.NodeStart,
             () => $"The node did not come up in the coordinator's map (last seen: {member}). {node.Describe()}");
 
+        // Up in the coordinator's map is not yet served: the node must have received that map too.
+        using var nodeHttp = new HttpClient { BaseAddress = nodeUrl };
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            using var ready = await nodeHttp.GetAsync("/health/ready");
+            return ready.IsSuccessStatusCode;
+        }, Deadlines.NodeStart,
+            () => $"The node did not report ready. {node.Describe()}");
+
         Assert.Equal($"http://localhost:{nodeUrl.Port}", member!.ClientUrl);
         Assert.Equal("localhost", nodeUrl.Host);
         // Reached by that name, through the gateway, the node serves the key.

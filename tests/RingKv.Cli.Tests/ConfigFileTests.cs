@@ -16,7 +16,7 @@ public sealed class ConfigFileTests
         var file = dir.Combine("bad.json");
         await File.WriteAllTextAsync(file, """
             {
-              "node": { "port": "seven", "fsinc": "batch", "Engine": "memory", "limits": { "maxConections": 10 }, "fsync": "sometimes" },
+              "node": { "port": "seven", "fsinc": "batch", "Engine": "memory", "limits": { "maxConections": 10 }, "fsync": "sometimes", "dataDirectory": null },
               "coordinator": { "replicationFactor": 9, "suspectAfter": 3, "evictionGracePeriod": 2 },
               "nodes": {}
             }
@@ -33,6 +33,7 @@ public sealed class ConfigFileTests
             "unknown key \"node.limits.maxConections\"",
             "\"node.fsync\": \"sometimes\" is not one of always, batch, never",
             "unknown section \"nodes\"",
+            "\"node.dataDirectory\": null is not allowed here",
             "\"coordinator\":",
         })
         {

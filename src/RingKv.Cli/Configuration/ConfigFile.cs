@@ -185,9 +185,11 @@ public static class ConfigFile
             try
             {
                 var value = property.Value.Deserialize(propertyType);
-                if (value is null && info.PropertyType.IsValueType && Nullable.GetUnderlyingType(info.PropertyType) is null)
+                // IsSetNullable comes from the property's nullable annotation: "dataDirectory": null is refused, "join": null is not.
+                if (value is null && !info.IsSetNullable)
                 {
-                    throw new JsonException("null is not allowed here");
+                    problems.Add($"\"{key}\": null is not allowed here; leave the key out for the default.");
+                    continue;
                 }
                 info.Set!(target, value);
             }
