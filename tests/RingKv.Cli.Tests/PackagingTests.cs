@@ -8,7 +8,8 @@ namespace RingKv.Cli.Tests;
 /// <summary>
 /// The packages install and run on a machine without the repository: the ringkv tool package is
 /// packed, installed with <c>dotnet tool install</c>, and its <c>ringkv</c> command serves a PUT and
-/// a GET from a RocksDB node (so the native library travels in the package); the client package
+/// a GET from a RocksDB node (so the native library travels in the package) and from a cluster
+/// that `up` starts with it (nodes launched by the installed command); the client package
 /// packs with its README. One test: packing and installing take a while.
 /// </summary>
 [Trait("Category", "Packaging")]
@@ -68,6 +69,18 @@ public sealed class PackagingTests
         }
         node.Terminate();
         Assert.Equal(0, await node.WaitForExitAsync(Deadlines.NodeStop));
+
+        // The coordinator starts its nodes by running its own executable again: here, the installed command.
+        await using var up = RingKvProcess.StartExecutable(ringkv, ["up", "--nodes", "1", "--replicas", "1", "--engine", "memory", "--port", "0", "--data-dir", work.Combine("up")],
+            new RingKvProcessOptions { WorkingDirectory = work.Path });
+        var upUrl = await up.WaitForUrlAsync(Deadlines.NodeStart);
+        using (var client = new RingKvClient(upUrl))
+        {
+            await client.PutAsync("packaged/through-gateway", "v");
+            Assert.NotNull(await client.GetAsync("packaged/through-gateway"));
+        }
+        up.Terminate();
+        Assert.Equal(0, await up.WaitForExitAsync(Deadlines.NodeStop));
     }
 
     private static async Task RunDotnetAsync(string[] arguments, string workingDirectory) =>
