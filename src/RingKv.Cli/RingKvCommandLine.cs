@@ -17,6 +17,7 @@ public static partial class RingKvCommandLine
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(LocateCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(PutCommand.Create());
         root.Subcommands.Add(GetCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());

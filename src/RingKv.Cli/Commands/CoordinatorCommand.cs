@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RingKv.Cli.Configuration;
 using RingKv.Cli.Hosting;
 using RingKv.Coordinator.Hosting;
 using RingKv.Storage;
@@ -23,7 +24,7 @@ public static class CoordinatorCommand
         command.SetAction(async parseResult =>
         {
             var bound = options.Bind(parseResult);
-            bound.BindAddress = parseResult.GetValue(bind) ?? defaults.BindAddress;
+            parseResult.IfGiven(bind, v => bound.BindAddress = v);
             return await CoordinatorRunner.RunAsync(bound, nodesToRun: 0, url => ListeningPrefix + url);
         });
         return command;
@@ -73,33 +74,38 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
         Engine.AcceptOnlyFromAmong("rocksdb", "memory");
         Fsync.AcceptOnlyFromAmong("always", "batch", "never");
         SyncedAcks.AcceptOnlyFromAmong("one", "all");
-        foreach (var option in new Option[] { Port, RespPort, NoResp, NoSupervise, DataDirectory, Replicas, Engine, Fsync, SyncedAcks, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile })
+        foreach (var option in new Option[] { Port, RespPort, NoResp, NoSupervise, DataDirectory, Replicas, Engine, Fsync, SyncedAcks, SuspectAfter, EvictionGrace, TransferRate, ReleaseGrace, AuthFile, ClusterSecretFile, Config })
         {
             command.Options.Add(option);
         }
         Tls.AddTo(command);
     }
 
-    public CoordinatorOptions Bind(ParseResult parseResult) => new()
+    public Option<string?> Config { get; } = ExplicitOptions.ConfigOption(ConfigFile.CoordinatorSection);
+
+    /// <summary>The configuration file's settings (if any) over the defaults, then the flags given.</summary>
+    public CoordinatorOptions Bind(ParseResult parseResult)
     {
-        Port = parseResult.GetValue(Port),
-        RespPort = parseResult.GetValue(RespPort),
-        RespEnabled = !parseResult.GetValue(NoResp),
-        SuperviseNodes = !parseResult.GetValue(NoSupervise),
-        DataDirectory = parseResult.GetValue(DataDirectory) ?? defaults.DataDirectory,
-        ReplicationFactor = parseResult.GetValue(Replicas),
-        NodeEngine = parseResult.GetValue(Engine) ?? defaults.NodeEngine,
-        NodeFsync = Enum.Parse<FsyncMode>(parseResult.GetValue(Fsync) ?? defaults.NodeFsync.ToString(), ignoreCase: true),
-        NodeSyncedAcks = Enum.Parse<SyncedAcks>(parseResult.GetValue(SyncedAcks) ?? defaults.NodeSyncedAcks.ToString(), ignoreCase: true),
-        SuspectAfter = TimeSpan.FromSeconds(parseResult.GetValue(SuspectAfter)),
-        EvictionGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(EvictionGrace)),
-        TransferRateLimit = parseResult.GetValue(TransferRate),
-        ReleaseGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(ReleaseGrace)),
-        AuthFile = parseResult.GetValue(AuthFile),
-        ClusterSecretFile = parseResult.GetValue(ClusterSecretFile),
-        TlsCertificateFile = parseResult.GetValue(Tls.Certificate),
-        TlsKeyFile = parseResult.GetValue(Tls.Key),
-        TlsAuthorityFile = parseResult.GetValue(Tls.Authority),
-        Limits = Limits.Bind(parseResult),
-    };
+        var options = parseResult.GetValue(Config) is { } file ? ConfigFile.LoadCoordinator(file) : new CoordinatorOptions();
+        parseResult.IfGiven(Port, v => options.Port = v);
+        parseResult.IfGiven(RespPort, v => options.RespPort = v);
+        parseResult.IfGiven(NoResp, v => options.RespEnabled = !v);
+        parseResult.IfGiven(NoSupervise, v => options.SuperviseNodes = !v);
+        parseResult.IfGiven(DataDirectory, v => options.DataDirectory = v);
+        parseResult.IfGiven(Replicas, v => options.ReplicationFactor = v);
+        parseResult.IfGiven(Engine, v => options.NodeEngine = v);
+        parseResult.IfGiven(Fsync, v => options.NodeFsync = Enum.Parse<FsyncMode>(v, ignoreCase: true));
+        parseResult.IfGiven(SyncedAcks, v => options.NodeSyncedAcks = Enum.Parse<SyncedAcks>(v, ignoreCase: true));
+        parseResult.IfGiven(SuspectAfter, v => options.SuspectAfter = TimeSpan.FromSeconds(v));
+        parseResult.IfGiven(EvictionGrace, v => options.EvictionGracePeriod = TimeSpan.FromSeconds(v));
+        parseResult.IfGiven(TransferRate, v => options.TransferRateLimit = v);
+        parseResult.IfGiven(ReleaseGrace, v => options.ReleaseGracePeriod = TimeSpan.FromSeconds(v));
+        parseResult.IfGiven(AuthFile, v => options.AuthFile = v);
+        parseResult.IfGiven(ClusterSecretFile, v => options.ClusterSecretFile = v);
+        parseResult.IfGiven(Tls.Certificate, v => options.TlsCertificateFile = v);
+        parseResult.IfGiven(Tls.Key, v => options.TlsKeyFile = v);
+        parseResult.IfGiven(Tls.Authority, v => options.TlsAuthorityFile = v);
+        Limits.Apply(parseResult, options.Limits);
+        return options;
+    }
 }

@@ -24,11 +24,12 @@ public sealed class LimitOptionSet
         }
     }
 
-    public ServerLimits Bind(ParseResult parseResult) => new()
+    /// <summary>Sets the limits given on the command line; the others keep their value (a configuration file's, or the default).</summary>
+    public void Apply(ParseResult parseResult, ServerLimits limits)
     {
-        MaxConnections = parseResult.GetValue(MaxConnections),
-        RequestHeadersTimeout = TimeSpan.FromSeconds(parseResult.GetValue(RequestHeadersTimeout)),
-        KeepAliveTimeout = TimeSpan.FromSeconds(parseResult.GetValue(KeepAliveTimeout)),
-        MinBodyRateGracePeriod = TimeSpan.FromSeconds(parseResult.GetValue(MinBodyRateGrace)),
-    };
+        parseResult.IfGiven(MaxConnections, v => limits.MaxConnections = v);
+        parseResult.IfGiven(RequestHeadersTimeout, v => limits.RequestHeadersTimeout = TimeSpan.FromSeconds(v));
+        parseResult.IfGiven(KeepAliveTimeout, v => limits.KeepAliveTimeout = TimeSpan.FromSeconds(v));
+        parseResult.IfGiven(MinBodyRateGrace, v => limits.MinBodyRateGracePeriod = TimeSpan.FromSeconds(v));
+    }
 }

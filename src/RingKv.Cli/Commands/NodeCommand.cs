@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RingKv.Cli.Configuration;
 using RingKv.Cli.Hosting;
 using RingKv.Node.Hosting;
 using RingKv.Storage;
@@ -58,9 +59,10 @@ public static class NodeCommand
         // For clock-skew tests on one machine: hidden from help, it is not something to run with.
         var clockOffset = new Option<double>("--clock-offset") { Description = "Testing only: seconds added to this node's wall clock.", Hidden = true, HelpName = "SECONDS" };
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default: other machines cannot connect unless you say so.", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
+        var advertiseHost = new Option<string?>("--advertise-host") { Description = "With --join: the host name or address other members and clients reach this node at (in the URLs it reports). Default: the --bind address; required when that is 0.0.0.0 or ::.", HelpName = "HOST" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, syncedAcks, maxValueBytes, maxKeyBytes, nodeId, bind, join, nodeName, respPort, noResp, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, syncedAcks, maxValueBytes, maxKeyBytes, nodeId, bind, advertiseHost, join, nodeName, respPort, noResp, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
         {
             command.Options.Add(option);
         }
@@ -68,36 +70,38 @@ public static class NodeCommand
         var limits = new LimitOptionSet();
         limits.AddTo(command);
 
+        var config = ExplicitOptions.ConfigOption(ConfigFile.NodeSection);
+        command.Options.Add(config);
+
         command.SetAction(async parseResult =>
         {
-            var options = new NodeOptions
-            {
-                Port = parseResult.GetValue(port),
-                DataDirectory = parseResult.GetValue(dataDir) ?? defaults.DataDirectory,
-                Engine = parseResult.GetValue(engine) ?? defaults.Engine,
-                Fsync = Enum.Parse<FsyncMode>(parseResult.GetValue(fsync) ?? defaults.Fsync.ToString(), ignoreCase: true),
-                SyncedAcks = Enum.Parse<SyncedAcks>(parseResult.GetValue(syncedAcks) ?? defaults.SyncedAcks.ToString(), ignoreCase: true),
-                MaxValueBytes = parseResult.GetValue(maxValueBytes),
-                MaxKeyBytes = parseResult.GetValue(maxKeyBytes),
-                NodeId = parseResult.GetValue(nodeId),
-                BindAddress = parseResult.GetValue(bind) ?? defaults.BindAddress,
-                Join = parseResult.GetValue(join),
-                NodeName = parseResult.GetValue(nodeName),
-                InternodePort = parseResult.GetValue(internodePort),
-                RespPort = parseResult.GetValue(respPort),
-                RespEnabled = !parseResult.GetValue(noResp),
-                AuthFile = parseResult.GetValue(authFile),
-                ClusterSecretFile = parseResult.GetValue(clusterSecretFile),
-                SloppyQuorum = !parseResult.GetValue(strictQuorum),
-                AntiEntropyPause = parseResult.GetValue(antiEntropyPause) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-                TlsCertificateFile = parseResult.GetValue(tls.Certificate),
-                TlsKeyFile = parseResult.GetValue(tls.Key),
-                TlsAuthorityFile = parseResult.GetValue(tls.Authority),
-                Limits = limits.Bind(parseResult),
-                TombstoneGrace = TimeSpan.FromSeconds(parseResult.GetValue(tombstoneGrace)),
-                MaxClockSkew = TimeSpan.FromSeconds(parseResult.GetValue(maxClockSkew)),
-                ClockOffset = TimeSpan.FromSeconds(parseResult.GetValue(clockOffset)),
-            };
+            var options = parseResult.GetValue(config) is { } file ? ConfigFile.LoadNode(file) : new NodeOptions();
+            parseResult.IfGiven(port, v => options.Port = v);
+            parseResult.IfGiven(dataDir, v => options.DataDirectory = v);
+            parseResult.IfGiven(engine, v => options.Engine = v);
+            parseResult.IfGiven(fsync, v => options.Fsync = Enum.Parse<FsyncMode>(v, ignoreCase: true));
+            parseResult.IfGiven(syncedAcks, v => options.SyncedAcks = Enum.Parse<SyncedAcks>(v, ignoreCase: true));
+            parseResult.IfGiven(maxValueBytes, v => options.MaxValueBytes = v);
+            parseResult.IfGiven(maxKeyBytes, v => options.MaxKeyBytes = v);
+            parseResult.IfGiven(nodeId, v => options.NodeId = v);
+            parseResult.IfGiven(bind, v => options.BindAddress = v);
+            parseResult.IfGiven(advertiseHost, v => options.AdvertiseHost = v);
+            parseResult.IfGiven(join, v => options.Join = v);
+            parseResult.IfGiven(nodeName, v => options.NodeName = v);
+            parseResult.IfGiven(internodePort, v => options.InternodePort = v);
+            parseResult.IfGiven(respPort, v => options.RespPort = v);
+            parseResult.IfGiven(noResp, v => options.RespEnabled = !v);
+            parseResult.IfGiven(authFile, v => options.AuthFile = v);
+            parseResult.IfGiven(clusterSecretFile, v => options.ClusterSecretFile = v);
+            parseResult.IfGiven(strictQuorum, v => options.SloppyQuorum = !v);
+            parseResult.IfGiven(antiEntropyPause, v => options.AntiEntropyPause = v is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
+            parseResult.IfGiven(tls.Certificate, v => options.TlsCertificateFile = v);
+            parseResult.IfGiven(tls.Key, v => options.TlsKeyFile = v);
+            parseResult.IfGiven(tls.Authority, v => options.TlsAuthorityFile = v);
+            limits.Apply(parseResult, options.Limits);
+            parseResult.IfGiven(tombstoneGrace, v => options.TombstoneGrace = TimeSpan.FromSeconds(v));
+            parseResult.IfGiven(maxClockSkew, v => options.MaxClockSkew = TimeSpan.FromSeconds(v));
+            parseResult.IfGiven(clockOffset, v => options.ClockOffset = TimeSpan.FromSeconds(v));
             return await NodeRunner.RunAsync(options, url => ListeningPrefix + url);
         });
         command.Subcommands.Add(NodeAddCommand.Create());

@@ -13,6 +13,7 @@ using RingKv.Core.Cluster;
 using RingKv.Core.Keys;
 using RingKv.Core.Transfers;
 using RingKv.Node.Api;
+using RingKv.Node.Api.OpenApi;
 using RingKv.Node.Membership;
 using RingKv.Node.Security;
 
@@ -50,7 +51,7 @@ public static class CoordinatorEndpoints
                 }
                 extra.WriteEndArray();
             }));
-        });
+        }).DescribeCluster();
 
         routes.MapGet("/v1/cluster/transfers", async (HttpContext context, TransferManager transfers, TimeProvider time) =>
         {
@@ -58,7 +59,9 @@ public static class CoordinatorEndpoints
             {
                 await ClusterStatusJson.WriteAsync(context, json => WriteTransfers(json, transfers.List(), time.GetUtcNow()));
             }
-        });
+        })
+            .WithName("transfers").WithTags("cluster").WithSummary("Range transfers: running, and finished within the last hour")
+            .AnswersAnyJson(200, "{transfers: [...]}").AnswersProblems((400, "invalid-query")).AnswersProblems(ApiDescription.AuthProblems);
 
         routes.MapGet("/v1/cluster/changes", async (HttpContext context, MembershipChanges changes) =>
         {
@@ -66,7 +69,9 @@ public static class CoordinatorEndpoints
             {
                 await ClusterStatusJson.WriteAsync(context, json => WriteChanges(json, changes.List()));
             }
-        });
+        })
+            .WithName("changes").WithTags("cluster").WithSummary("Membership changes (joins, decommissions), oldest first")
+            .AnswersAnyJson(200, "{changes: [...]}").AnswersProblems((400, "invalid-query")).AnswersProblems(ApiDescription.AuthProblems);
 
         routes.MapGet("/v1/cluster/locate/{**key}", async (HttpContext context, MembershipService membership, NodeReads reads) =>
         {
@@ -102,7 +107,7 @@ public static class CoordinatorEndpoints
                 : Task.FromResult(new ReplicaCopy(null, null, false, null, "not a member"))));
             var byId = replicas.Zip(copies).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
             await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteLocate(json, map, key, (replica, id) => WriteCopy(replica, byId[id])));
-        });
+        }).DescribeLocate();
 
         routes.MapPost("/v1/cluster/nodes", async (HttpContext context, NodeLauncher launcher, AuditLog audit) =>
         {
@@ -125,7 +130,10 @@ public static class CoordinatorEndpoints
             context.Response.Headers.Location = "/v1/cluster";
             await context.Response.WriteAsJsonAsync(new LaunchedNode(member.Id, member.Number, member.ClientUrl, member.InternodeUrl, member.State.ToString().ToLowerInvariant()),
                 CoordinatorJsonContext.Default.LaunchedNode, cancellationToken: context.RequestAborted);
-        });
+        })
+            .WithName("addNode").WithTags("cluster").WithSummary("Start a new local node and admit it; it joins in stages")
+            .AnswersAnyJson(201, "{id, number, clientUrl, internodeUrl, state}")
+            .AnswersProblems((400, "invalid-query"), (500, "launch-failed")).AnswersProblems(ApiDescription.AuthProblems);
 
         routes.MapDelete("/v1/cluster/nodes/{id}", async (HttpContext context, string id, MembershipService membership, MembershipChanges changes, TransferManager transfers, AuditLog audit) =>
         {
@@ -174,7 +182,12 @@ public static class CoordinatorEndpoints
             var change = changes.Enqueue(ChangeKind.Decommission, id);
             context.Response.StatusCode = 202;
             await context.Response.WriteAsJsonAsync(new ChangeAccepted(change.Id, "decommission", id), CoordinatorJsonContext.Default.ChangeAccepted, cancellationToken: context.RequestAborted);
-        });
+        })
+            .WithName("removeNode").WithTags("cluster").WithSummary("Decommission a live node (its ranges move first), or remove a dead one with ?force=true")
+            .WithQuery("force")
+            .AnswersAnyJson(202, "{change, kind, node}: the change is queued")
+            .AnswersProblems((400, "invalid-query"), (404, "no-such-node"), (409, "below-replication-factor, node-not-live"))
+            .AnswersProblems(ApiDescription.AuthProblems);
 
         routes.MapDelete("/v1/cluster/transfers/{id}", async (HttpContext context, string id, MembershipChanges changes, TransferManager transfers, AuditLog audit) =>
         {
@@ -195,7 +208,11 @@ public static class CoordinatorEndpoints
                 return;
             }
             context.Response.StatusCode = 202;
-        });
+        })
+            .WithName("cancelTransfer").WithTags("cluster").WithSummary("Cancel a join's or decommission's transfer; the change rolls back")
+            .Answers(202, "Cancelling")
+            .AnswersProblems((400, "invalid-query"), (404, "no-such-transfer"), (409, "transfer-not-cancellable"))
+            .AnswersProblems(ApiDescription.AuthProblems);
 
         routes.MapPost("/internal/v1/join", async (HttpContext context, MembershipService membership, MembershipChanges changes, AuditLog audit) =>
         {
@@ -233,7 +250,7 @@ public static class CoordinatorEndpoints
                 changes.Enqueue(ChangeKind.Join, reply.Id);
             }
             await context.Response.WriteAsJsonAsync(reply, ControlPlaneJsonContext.Default.JoinReply, cancellationToken: context.RequestAborted);
-        });
+        }).ExcludeFromDescription();
 
         routes.MapPost("/internal/v1/heartbeat", async (HttpContext context, MembershipService membership, QuietCluster quiet) =>
         {
@@ -249,7 +266,7 @@ public static class CoordinatorEndpoints
             }
             var isMember = membership.Heartbeat(heartbeat);
             await context.Response.WriteAsJsonAsync(new HeartbeatReply(membership.Map.Epoch, isMember, isMember && quiet.IsQuiet()), ControlPlaneJsonContext.Default.HeartbeatReply, cancellationToken: context.RequestAborted);
-        });
+        }).ExcludeFromDescription();
 
         routes.MapGet("/internal/v1/map", async (HttpContext context, MembershipService membership) =>
         {
@@ -277,10 +294,16 @@ public static class CoordinatorEndpoints
             context.Response.ContentType = "application/json";
             context.Response.ContentLength = json.Length;
             await context.Response.Body.WriteAsync(json, context.RequestAborted);
-        });
+        }).ExcludeFromDescription();
 
-        routes.Map("/v1/kv/{**key}", (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context));
-        routes.Map("/v1/kv", (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context));
+        // One route per method, described as on a node (the gateway answers the same requests the
+        // same way); other methods get 405 method-not-allowed from routing, as a node gives them.
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Get], (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context)).DescribeGetKey(head: false);
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Head], (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context)).DescribeGetKey(head: true);
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Put], (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context)).DescribePutKey();
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Delete], (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context)).DescribeDeleteKey();
+        routes.MapMethods("/v1/kv", [HttpMethods.Get], (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context)).DescribeListKeys(head: false);
+        routes.MapMethods("/v1/kv", [HttpMethods.Head], (HttpContext context, GatewayProxy gateway) => gateway.ForwardAsync(context)).DescribeListKeys(head: true);
         return routes;
     }
 

@@ -18,6 +18,7 @@ using RingKv.Coordinator.Transfers;
 using RingKv.Core.Keys;
 using RingKv.Core.Membership;
 using RingKv.Node.Api;
+using RingKv.Node.Api.OpenApi;
 using RingKv.Node.Hosting;
 using RingKv.Node.Observability;
 using RingKv.Node.Security;
@@ -109,6 +110,8 @@ public static class CoordinatorHost
         var metrics = new NodeMetrics();
         builder.Services.AddSingleton(metrics);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InstrumentNames.MeterName).AddPrometheusExporter());
+        builder.Services.AddRingKvOpenApi("RingKV coordinator",
+            "The v1 API of a RingKV coordinator: the cluster API, and a gateway that forwards a key's requests to one of its replicas (docs/API.md). Errors are application/problem+json with a stable type.");
 
         var app = builder.Build();
         var membership = app.Services.GetRequiredService<MembershipService>();
@@ -144,9 +147,11 @@ public static class CoordinatorHost
             }
             return next(context);
         });
-        app.MapGet("/health/live", () => "live");
-        app.MapGet("/health/ready", () => "ready");
+        app.MapGet("/health/live", () => "live").WithName("live").WithTags("health").WithSummary("The process runs").Answers(200, "live", "text/plain");
+        app.MapGet("/health/ready", () => "ready").WithName("ready").WithTags("health").WithSummary("The coordinator is listening").Answers(200, "ready", "text/plain");
+        // Not in the OpenAPI document: the exporter maps a RequestDelegate, which the generator skips (docs/API.md lists it).
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapRingKvOpenApi();
         app.MapCoordinatorApi(nodeLimits.MaxKeyBytes);
         app.MapClusterInsights();
         app.MapDashboard();

@@ -72,6 +72,8 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
             "--join", coordinatorUrl,
             "--node-name", id,
             "--bind", options.BindAddress,
+            // Launched nodes run on this machine: with a wildcard bind, they are reached through loopback.
+            .. (IsWildcard(options.BindAddress) ? new[] { "--advertise-host", "127.0.0.1" } : []),
             "--port", "0",
             "--internode-port", "0",
             .. (options.RespEnabled ? new[] { "--resp-port", "0" } : ["--no-resp"]),
@@ -279,4 +281,7 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id} did not stop after SIGTERM; killed")]
     private static partial void LogKilled(ILogger logger, string id);
+
+    private static bool IsWildcard(string bindAddress) =>
+        System.Net.IPAddress.TryParse(bindAddress, out var address) && (address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any));
 }

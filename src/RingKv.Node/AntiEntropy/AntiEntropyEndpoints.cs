@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RingKv.Node.Api;
+using RingKv.Node.Api.OpenApi;
 
 namespace RingKv.Node.AntiEntropy;
 
@@ -11,7 +12,13 @@ public static class AntiEntropyEndpoints
 {
     public static IEndpointRouteBuilder MapAntiEntropyApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v1/local/anti-entropy", StatusAsync);
+        routes.MapGet("/v1/local/anti-entropy", (Func<HttpContext, Task>)StatusAsync)
+            .WithName("antiEntropy").WithTags("cluster")
+            .WithSummary("This node's anti-entropy rounds, totals and tombstone counts")
+            .WithQuery("ranges")
+            .AnswersAnyJson(200, "The node's anti-entropy status")
+            .AnswersProblems((400, "invalid-query"))
+            .AnswersProblems(ApiDescription.AuthProblems);
         return routes;
     }
 

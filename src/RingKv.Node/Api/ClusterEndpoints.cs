@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RingKv.Core.Keys;
+using RingKv.Node.Api.OpenApi;
 using RingKv.Node.Hosting;
 using RingKv.Node.Membership;
 using RingKv.Storage;
@@ -21,9 +22,14 @@ public static class ClusterEndpoints
 
     public static IEndpointRouteBuilder MapNodeClusterApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v1/cluster", ClusterAsync);
-        routes.MapGet("/v1/cluster/locate/{**key}", LocateAsync);
-        routes.MapGet("/v1/local/kv/{**key}", LocalAsync);
+        routes.MapGet("/v1/cluster", (Func<HttpContext, Task>)ClusterAsync).DescribeCluster();
+        routes.MapGet("/v1/cluster/locate/{**key}", (Func<HttpContext, Task>)LocateAsync).DescribeLocate();
+        routes.MapGet("/v1/local/kv/{**key}", (Func<HttpContext, Task>)LocalAsync)
+            .WithName("localKey").WithTags("cluster")
+            .WithSummary("This node's own copy of a key, never forwarded: key, version, deleted, contentType, value (base64), expiresAt")
+            .AnswersAnyJson(200, "The local copy")
+            .AnswersProblems((400, "invalid-key, invalid-query"), (404, "not-found: this node holds no copy"))
+            .AnswersProblems(ApiDescription.AuthProblems);
         return routes;
     }
 

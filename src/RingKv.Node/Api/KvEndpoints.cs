@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RingKv.Core.Hashing;
 using RingKv.Core.Keys;
 using RingKv.Core.Versioning;
+using RingKv.Node.Api.OpenApi;
 using RingKv.Node.Data;
 using RingKv.Node.Hosting;
 using RingKv.Storage;
@@ -40,12 +41,23 @@ public static class KvEndpoints
         // The node's services are singletons, looked up once here: reaching them through
         // RequestServices would create a service scope for every request.
         var node = routes.ServiceProvider.GetRequiredService<NodeContext>();
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Get, HttpMethods.Head], context => Guarded(context, node, "get", GetAsync));
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Put], context => Guarded(context, node, "put", PutAsync));
-        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Delete], context => Guarded(context, node, "delete", DeleteAsync));
-        routes.MapMethods("/v1/kv", [HttpMethods.Get, HttpMethods.Head], context => Guarded(context, node, "list", ListAsync));
+        // GET and HEAD are mapped apart so that each has its own operation (and operation id) in the OpenAPI document.
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Get], Handler(node, "get", GetAsync)).DescribeGetKey(head: false);
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Head], Handler(node, "get", GetAsync)).DescribeGetKey(head: true);
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Put], Handler(node, "put", PutAsync)).DescribePutKey();
+        routes.MapMethods("/v1/kv/{**key}", [HttpMethods.Delete], Handler(node, "delete", DeleteAsync)).DescribeDeleteKey();
+        routes.MapMethods("/v1/kv", [HttpMethods.Get], Handler(node, "list", ListAsync)).DescribeListKeys(head: false);
+        routes.MapMethods("/v1/kv", [HttpMethods.Head], Handler(node, "list", ListAsync)).DescribeListKeys(head: true);
         return routes;
     }
+
+    /// <summary>
+    /// A handler as a Delegate, not a RequestDelegate: ASP.NET Core's OpenAPI generator describes
+    /// only endpoints built from a Delegate (it needs their MethodInfo), and a lambda of the
+    /// RequestDelegate shape would bind to the RequestDelegate overload.
+    /// </summary>
+    internal static Delegate Handler(NodeContext node, string operation, Func<HttpContext, NodeContext, Task> handler) =>
+        (HttpContext context) => Guarded(context, node, operation, handler);
 
     private static async Task GetAsync(HttpContext context, NodeContext node)
     {

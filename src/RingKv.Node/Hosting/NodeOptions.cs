@@ -8,6 +8,14 @@ public sealed class NodeOptions
     /// <summary>Address the client listener binds to. Default loopback: a node is closed to other machines unless asked.</summary>
     public string BindAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// The host name or address put in the URLs this node reports to the coordinator (client and
+    /// internode), which members, the gateway and clients dial. Null (default): the bind address.
+    /// Required in a cluster when the bind address is a wildcard (0.0.0.0, ::): no other machine can
+    /// dial that, and a peer dialling it reaches itself.
+    /// </summary>
+    public string? AdvertiseHost { get; set; }
+
     /// <summary>Client API port. Default 7000; 0 picks a free port.</summary>
     public int Port { get; set; } = 7000;
 
@@ -164,6 +172,17 @@ public sealed class NodeOptions
         {
             // The secret and heartbeats must not leave in clear text from a member that has TLS.
             throw new ArgumentException($"--join '{Join}' is not an https URL, but this node has TLS. Use the coordinator's https URL.", nameof(Join));
+        }
+        if (AdvertiseHost is not null && Uri.CheckHostName(AdvertiseHost.Trim('[', ']')) == UriHostNameType.Unknown)
+        {
+            throw new ArgumentException($"--advertise-host '{AdvertiseHost}' is not a host name or IP address.", nameof(AdvertiseHost));
+        }
+        if (IsClustered && AdvertiseHost is null && System.Net.IPAddress.TryParse(BindAddress, out var bound) &&
+            (bound.Equals(System.Net.IPAddress.Any) || bound.Equals(System.Net.IPAddress.IPv6Any)))
+        {
+            throw new ArgumentException(
+                $"--bind {BindAddress} listens on every address, but the URLs this node reports must name one that other members can dial. " +
+                "Add --advertise-host with this machine's name or address (e.g. --advertise-host 10.0.0.6), or bind to that address.", nameof(AdvertiseHost));
         }
         if (Engine is not ("rocksdb" or "memory"))
         {

@@ -19,6 +19,9 @@ public sealed class NodeEndpoints
     /// <summary>The Redis-protocol listener; null when the node has it off.</summary>
     public ListenOptions? Resp { get; set; }
 
+    /// <summary>The host other machines dial (NodeOptions.AdvertiseHost); null: the bound address.</summary>
+    public string? AdvertiseHost { get; set; }
+
     public string ClientUrl => UrlOf(Client);
 
     /// <summary><c>redis://host:port</c>, or <c>rediss://</c> with TLS; null without a RESP listener.</summary>
@@ -27,6 +30,12 @@ public sealed class NodeEndpoints
     public string InternodeUrl => UrlOf(Internode);
 
     private string UrlOf(ListenOptions? listen) => listen?.IPEndPoint is { } endpoint
-        ? Scheme + "://" + (endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + endpoint.Address + "]" : endpoint.Address.ToString()) + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        ? Scheme + "://" + Host(endpoint.Address) + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)
         : throw new InvalidOperationException("The listener is not bound yet.");
+
+    private string Host(System.Net.IPAddress bound)
+    {
+        var host = AdvertiseHost?.Trim('[', ']') ?? bound.ToString();
+        return Uri.CheckHostName(host) == UriHostNameType.IPv6 ? "[" + host + "]" : host;
+    }
 }

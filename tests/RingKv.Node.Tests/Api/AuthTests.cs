@@ -81,6 +81,16 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheOpenApiDocumentIsServedWithoutATokenWhileTheApiItDescribesNeedsOne()
+    {
+        using var document = await _server.Client.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+        Assert.Contains("\"/v1/kv/{key}\"", await document.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var list = await _server.Client.GetAsync("/v1/kv");
+        Assert.Equal(HttpStatusCode.Unauthorized, list.StatusCode);
+    }
+
+    [Fact]
     public async Task ATokenInTheQueryStringIsNeverAccepted()
     {
         using var response = await _server.Client.GetAsync("/v1/kv?access_token=" + Uri.EscapeDataString(_admin));
