@@ -11,19 +11,15 @@ using static Microsoft.Playwright.Assertions;
 namespace RingKv.Dashboard.Tests;
 
 /// <summary>A cluster with client tokens (as <c>up --auth</c> runs it): an admin token and a read-only one.</summary>
-public sealed class AuthenticatedCluster : IAsyncLifetime
+public sealed class AuthenticatedCluster : BrowserAndCluster
 {
     private readonly TempDirectory _directory = new("dashboard-auth");
-
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public Browser Browser { get; private set; } = null!;
 
     public string AdminToken { get; private set; } = null!;
 
     public string ReadToken { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    protected override Task<TestCluster> StartClusterAsync()
     {
         var (admin, adminRecord) = TokenStore.Create("dashboard-admin", Role.Admin);
         var (reader, readerRecord) = TokenStore.Create("dashboard-reader", Role.Read);
@@ -31,30 +27,12 @@ public sealed class AuthenticatedCluster : IAsyncLifetime
         ReadToken = reader;
         var authFile = _directory.Combine("auth.json");
         TokenStore.Write(authFile, [adminRecord, readerRecord]);
-        var cluster = TestCluster.StartSecuredAsync(3, authFile, admin);
-        var browser = Browser.LaunchAsync();
-        try
-        {
-            Cluster = await cluster;
-            Browser = await browser;
-        }
-        catch
-        {
-            await DisposeAsync();
-            throw;
-        }
+        return TestCluster.StartSecuredAsync(3, authFile, admin);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-        if (Cluster is not null)
-        {
-            await Cluster.DisposeAsync();
-        }
+        await base.DisposeAsync();
         _directory.Dispose();
     }
 }

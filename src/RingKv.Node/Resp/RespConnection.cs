@@ -269,15 +269,9 @@ public sealed partial class RespConnection
             status = 400;
             _writer.Error(ex.Message);
         }
-        catch (InsufficientReplicasException ex)
+        catch (Exception ex) when (WriteUnavailable(ex))
         {
             status = 503;
-            WriteInsufficientReplicas(ex);
-        }
-        catch (NodeNotReadyException ex)
-        {
-            status = 503;
-            _writer.Error("LOADING " + ex.Message + " Retry shortly, or connect to another node.");
         }
         finally
         {
@@ -313,6 +307,26 @@ public sealed partial class RespConnection
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// The cluster's expected failures (too few replicas, no map yet) as Redis errors; false for
+    /// anything else, which is not ours to answer. Used as an exception filter, so the stack is
+    /// not unwound for exceptions it does not take.
+    /// </summary>
+    private bool WriteUnavailable(Exception exception)
+    {
+        switch (exception)
+        {
+            case InsufficientReplicasException insufficient:
+                WriteInsufficientReplicas(insufficient);
+                return true;
+            case NodeNotReadyException notReady:
+                _writer.Error("LOADING " + notReady.Message + " Retry shortly, or connect to another node.");
+                return true;
+            default:
+                return false;
+        }
     }
 
     private void WriteInsufficientReplicas(InsufficientReplicasException ex) => _writer.Error(ex.Operation == "read"
@@ -392,15 +406,9 @@ public sealed partial class RespConnection
                     var entry = await pending[i];
                     status = WriteValueOrNull(entry) ? 200 : 404;
                 }
-                catch (InsufficientReplicasException ex)
+                catch (Exception ex) when (WriteUnavailable(ex))
                 {
                     status = 503;
-                    WriteInsufficientReplicas(ex);
-                }
-                catch (NodeNotReadyException ex)
-                {
-                    status = 503;
-                    _writer.Error("LOADING " + ex.Message);
                 }
                 Node.Metrics.Request("get", status, Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
@@ -430,15 +438,9 @@ public sealed partial class RespConnection
                 await writes[i];
                 _writer.Ok();
             }
-            catch (InsufficientReplicasException ex)
+            catch (Exception ex) when (WriteUnavailable(ex))
             {
                 status = 503;
-                WriteInsufficientReplicas(ex);
-            }
-            catch (NodeNotReadyException ex)
-            {
-                status = 503;
-                _writer.Error("LOADING " + ex.Message);
             }
             Node.Metrics.Request("put", status, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
