@@ -61,20 +61,13 @@ public readonly record struct WritePrecondition
 
     /// <param name="live">Whether a live entry (not deleted, not expired) exists.</param>
     /// <param name="current">Its version, when it exists.</param>
-    public bool IsSatisfiedBy(bool live, EntryVersion current)
-    {
-        if (MatchAny && !live)
-        {
-            return false;
-        }
-        if (Match is { } match && !(live && Array.IndexOf(match, current) >= 0))
-        {
-            return false;
-        }
-        if (NoneMatchAny && live)
-        {
-            return false;
-        }
-        return NoneMatch is not { } noneMatch || !(live && Array.IndexOf(noneMatch, current) >= 0);
-    }
+    public bool IsSatisfiedBy(bool live, EntryVersion current) => IfMatchHolds(live, current) && IfNoneMatchHolds(live, current);
+
+    /// <summary>The If-Match half (true without the header). A read answers 412 when it does not hold.</summary>
+    public bool IfMatchHolds(bool live, EntryVersion current) =>
+        (!MatchAny || live) && (Match is not { } match || (live && Array.IndexOf(match, current) >= 0));
+
+    /// <summary>The If-None-Match half (true without the header). A read answers 304 when it does not hold.</summary>
+    public bool IfNoneMatchHolds(bool live, EntryVersion current) =>
+        (!NoneMatchAny || !live) && (NoneMatch is not { } noneMatch || !(live && Array.IndexOf(noneMatch, current) >= 0));
 }

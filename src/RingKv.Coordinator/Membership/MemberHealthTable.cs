@@ -38,20 +38,23 @@ public sealed class MemberHealthTable(TimeProvider time)
     }
 
     public IReadOnlyDictionary<string, MemberHealth> Snapshot() =>
-        _beats.ToDictionary(
-            pair => pair.Key,
-            pair => new MemberHealth(
-                (long)time.GetElapsedTime(pair.Value.At).TotalMilliseconds,
-                pair.Value.Last.Keys,
-                pair.Value.Last.Bytes,
-                pair.Value.Last.PendingHints,
-                pair.Value.Last.Transfers,
-                pair.Value.ProcessId,
-                pair.Value.Last.Tombstones,
-                pair.Value.Last.OldestTombstoneAgeMs,
-                _supervision.TryGetValue(pair.Key, out var supervised) ? supervised.Restarts : 0,
-                _supervision.TryGetValue(pair.Key, out var state) ? (state.GaveUp ? "gave-up" : "on") : null),
-            StringComparer.Ordinal);
+        _beats.ToDictionary(pair => pair.Key, pair => Health(pair.Key, pair.Value), StringComparer.Ordinal);
+
+    private MemberHealth Health(string id, Beat beat)
+    {
+        var supervised = _supervision.TryGetValue(id, out var supervision);
+        return new MemberHealth(
+            (long)time.GetElapsedTime(beat.At).TotalMilliseconds,
+            beat.Last.Keys,
+            beat.Last.Bytes,
+            beat.Last.PendingHints,
+            beat.Last.Transfers,
+            beat.ProcessId,
+            beat.Last.Tombstones,
+            beat.Last.OldestTombstoneAgeMs,
+            supervision.Restarts,
+            supervised ? (supervision.GaveUp ? "gave-up" : "on") : null);
+    }
 
     private sealed record Beat(long At, HeartbeatRequest Last, int? ProcessId);
 }

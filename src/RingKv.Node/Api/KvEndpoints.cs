@@ -76,17 +76,17 @@ public static class KvEndpoints
         var response = context.Response;
         response.Headers.ETag = etag;
         // RFC 9110 section 13.2.2: If-Match first (412 when false), then If-None-Match (304 for a read).
-        if (!TryReadConditions(context.Request.Headers, out var matchAny, out var match, out var noneMatchAny, out var noneMatch, out var conditionError))
+        if (!TryReadPrecondition(context, out var conditions, out var conditionError))
         {
             await Problem.InvalidHeader(context, conditionError);
             return;
         }
-        if (!matchAny && match is not null && Array.IndexOf(match, entry.Version) < 0)
+        if (!conditions.IfMatchHolds(live: true, entry.Version))
         {
             await Problem.PreconditionFailed(context, $"The key's current version is \"{entry.Version}\"; If-Match named another.");
             return;
         }
-        if (noneMatchAny || (noneMatch is not null && Array.IndexOf(noneMatch, entry.Version) >= 0))
+        if (!conditions.IfNoneMatchHolds(live: true, entry.Version))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
             return;
@@ -327,17 +327,9 @@ public static class KvEndpoints
     {
         precondition = WritePrecondition.None;
         error = string.Empty;
-        if (!TryReadConditions(context.Request.Headers, out var matchAny, out var match, out var noneMatchAny, out var noneMatch, out error))
-        {
-            return false;
-        }
-        precondition = WritePrecondition.FromHeaders(matchAny, match, noneMatchAny, noneMatch);
-        return true;
-    }
-
-    private static bool TryReadConditions(IHeaderDictionary headers, out bool matchAny, out EntryVersion[]? match, out bool noneMatchAny, out EntryVersion[]? noneMatch, out string error)
-    {
-        (matchAny, match, noneMatchAny, noneMatch, error) = (false, null, false, null, string.Empty);
+        var headers = context.Request.Headers;
+        bool matchAny = false, noneMatchAny = false;
+        EntryVersion[]? match = null, noneMatch = null;
         if (headers.IfMatch.Count > 0)
         {
             if (!EntityTags.TryParse(headers.IfMatch, out matchAny, out var tags))
@@ -356,6 +348,7 @@ public static class KvEndpoints
             }
             noneMatch = EntityTags.Versions(tags, strongOnly: false);
         }
+        precondition = WritePrecondition.FromHeaders(matchAny, match, noneMatchAny, noneMatch);
         return true;
     }
 

@@ -30,7 +30,7 @@ public static class GlobPattern
                 }
                 if (c == (byte)'[')
                 {
-                    if (TryMatchClass(pattern, ref p, text[t], out var matched) && matched)
+                    if (MatchClass(pattern, ref p, text[t]))
                     {
                         t++;
                         continue;
@@ -70,8 +70,8 @@ public static class GlobPattern
         return p == pattern.Length;
     }
 
-    /// <summary>Matches a <c>[...]</c> class at <paramref name="p"/>; on success <paramref name="p"/> is past its closing bracket.</summary>
-    private static bool TryMatchClass(ReadOnlySpan<byte> pattern, ref int p, byte value, out bool matched)
+    /// <summary>Whether <paramref name="value"/> is in the <c>[...]</c> class at <paramref name="p"/>, which is moved past the class.</summary>
+    private static bool MatchClass(ReadOnlySpan<byte> pattern, ref int p, byte value)
     {
         var i = p + 1;
         var negate = i < pattern.Length && pattern[i] == (byte)'^';
@@ -79,7 +79,7 @@ public static class GlobPattern
         {
             i++;
         }
-        matched = false;
+        var matched = false;
         while (i < pattern.Length && pattern[i] != (byte)']')
         {
             if (pattern[i] == (byte)'\\' && i + 1 < pattern.Length)
@@ -99,16 +99,9 @@ public static class GlobPattern
                 i++;
             }
         }
-        if (i >= pattern.Length)
-        {
-            // No closing bracket: Redis treats the class as running to the end of the pattern.
-            matched ^= negate;
-            p = i;
-            return true;
-        }
-        matched ^= negate;
-        p = i + 1;
-        return true;
+        // No closing bracket: Redis treats the class as running to the end of the pattern.
+        p = i >= pattern.Length ? i : i + 1;
+        return matched ^ negate;
     }
 
     /// <summary>The literal bytes before the first special character: where a listing by prefix can start.</summary>

@@ -104,7 +104,6 @@ public sealed partial class RespConnection
                 [
                     ("total_connections_received", N(_server.ConnectionsReceived)),
                     ("total_commands_processed", N(_server.CommandsProcessed)),
-                    ("rejected_connections", N(_server.RejectedConnections)),
                     ("keyspace_hits", N(_server.KeyspaceHits)),
                     ("keyspace_misses", N(_server.KeyspaceMisses)),
                     ("total_protocol_errors", N(_server.ProtocolErrors)),

@@ -40,7 +40,7 @@ public sealed partial class RespConnection
                     keepTtl = true;
                     break;
                 case "EX" or "PX" or "EXAT" or "PXAT" when expiresAt is null && !keepTtl && i + 1 < a.Length:
-                    expiresAt = SetExpiry(option, a[++i]);
+                    expiresAt = ExpiryOption(option, a[++i], "set");
                     break;
                 default:
                     throw new RespCommandException("ERR syntax error");
@@ -75,7 +75,11 @@ public sealed partial class RespConnection
         }
     }
 
-    private long SetExpiry(string option, byte[] argument)
+    /// <summary>
+    /// The EX, PX, EXAT or PXAT option of SET and GETEX (and SETEX, PSETEX): an amount that must be
+    /// a positive integer, as Redis requires, in Unix milliseconds.
+    /// </summary>
+    private long ExpiryOption(string option, byte[] argument, string command)
     {
         if (!RespText.TryParseInteger(argument, out var amount))
         {
@@ -83,14 +87,14 @@ public sealed partial class RespConnection
         }
         if (amount <= 0)
         {
-            throw new RespCommandException("ERR invalid expire time in 'set' command");
+            throw new RespCommandException($"ERR invalid expire time in '{command}' command");
         }
         return option switch
         {
-            "EX" => ExpiryAt(argument, 1000, absolute: false, "set"),
-            "PX" => ExpiryAt(argument, 1, absolute: false, "set"),
-            "EXAT" => ExpiryAt(argument, 1000, absolute: true, "set"),
-            _ => ExpiryAt(argument, 1, absolute: true, "set"),
+            "EX" => ExpiryAt(argument, 1000, absolute: false, command),
+            "PX" => ExpiryAt(argument, 1, absolute: false, command),
+            "EXAT" => ExpiryAt(argument, 1000, absolute: true, command),
+            _ => ExpiryAt(argument, 1, absolute: true, command),
         };
     }
 
@@ -112,16 +116,8 @@ public sealed partial class RespConnection
     internal async ValueTask SetExAsync(byte[][] a, long unitMs)
     {
         var key = Key(a[1]);
-        var command = unitMs == 1 ? "psetex" : "setex";
-        if (!RespText.TryParseInteger(a[2], out var amount))
-        {
-            throw new RespCommandException("ERR value is not an integer or out of range");
-        }
-        if (amount <= 0)
-        {
-            throw new RespCommandException($"ERR invalid expire time in '{command}' command");
-        }
-        await WriteEntryAsync(NewEntry(key, a[3], StoredEntry.DefaultContentType, ExpiryAt(a[2], unitMs, absolute: false, command)));
+        var expiresAt = ExpiryOption(unitMs == 1 ? "PX" : "EX", a[2], unitMs == 1 ? "psetex" : "setex");
+        await WriteEntryAsync(NewEntry(key, a[3], StoredEntry.DefaultContentType, expiresAt));
         _writer.Ok();
     }
 
@@ -166,17 +162,7 @@ public sealed partial class RespConnection
         }
         else if (option is "EX" or "PX" or "EXAT" or "PXAT" && a.Length == 4)
         {
-            if (!RespText.TryParseInteger(a[3], out var amount) || amount <= 0)
-            {
-                throw new RespCommandException("ERR invalid expire time in 'getex' command");
-            }
-            expiresAt = option switch
-            {
-                "EX" => ExpiryAt(a[3], 1000, absolute: false, "getex"),
-                "PX" => ExpiryAt(a[3], 1, absolute: false, "getex"),
-                "EXAT" => ExpiryAt(a[3], 1000, absolute: true, "getex"),
-                _ => ExpiryAt(a[3], 1, absolute: true, "getex"),
-            };
+            expiresAt = ExpiryOption(option, a[3], "getex");
         }
         else
         {

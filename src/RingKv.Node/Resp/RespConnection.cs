@@ -183,9 +183,8 @@ public sealed partial class RespConnection
     }
 
     /// <summary>Ends the connection: the pending read or flush is cancelled and the loop closes it (a FIN, not a reset).</summary>
-    public void Abort(string reason)
+    public void Abort()
     {
-        _ = reason;
         try
         {
             _aborted.Cancel();

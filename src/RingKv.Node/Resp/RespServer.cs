@@ -22,7 +22,6 @@ public sealed partial class RespServer : IDisposable
     private long _commandsProcessed;
     private long _keyspaceHits;
     private long _keyspaceMisses;
-    private long _rejectedConnections;
     private long _protocolErrors;
 
     public RespServer(NodeContext node, NodeOptions options, ClientTokens tokens, AuditLog audit, IStorageEngine engine, ClusterView view, TimeProvider time, ILogger<RespServer> logger)
@@ -73,8 +72,6 @@ public sealed partial class RespServer : IDisposable
 
     public long KeyspaceMisses => Interlocked.Read(ref _keyspaceMisses);
 
-    public long RejectedConnections => Interlocked.Read(ref _rejectedConnections);
-
     public long ProtocolErrors => Interlocked.Read(ref _protocolErrors);
 
     public IEnumerable<RespConnection> Connections => _connections.Values.OrderBy(c => c.Id);
@@ -109,8 +106,6 @@ public sealed partial class RespServer : IDisposable
         LogProtocolError(_logger, remote, error);
     }
 
-    public void Rejected() => Interlocked.Increment(ref _rejectedConnections);
-
     public long NowMs() => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     private void DropStalledConnections()
@@ -121,7 +116,7 @@ public sealed partial class RespServer : IDisposable
             if (connection.StalledReason(now, Options.Limits) is { } reason)
             {
                 LogDropped(_logger, connection.Id, connection.RemoteAddress, reason);
-                connection.Abort(reason);
+                connection.Abort();
             }
         }
     }

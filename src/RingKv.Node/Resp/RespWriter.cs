@@ -20,7 +20,7 @@ public sealed class RespWriter(IBufferWriter<byte> output)
     public void SimpleString(string text)
     {
         Byte((byte)'+');
-        Ascii(text);
+        Text(text);
         Crlf();
     }
 
@@ -115,7 +115,7 @@ public sealed class RespWriter(IBufferWriter<byte> output)
         if (Protocol == 3)
         {
             Byte((byte)',');
-            Ascii(text);
+            Text(text);
             Crlf();
         }
         else
@@ -182,8 +182,6 @@ public sealed class RespWriter(IBufferWriter<byte> output)
         bytes.CopyTo(span);
         output.Advance(bytes.Length);
     }
-
-    private void Ascii(string text) => Text(text);
 
     private void Text(string text)
     {

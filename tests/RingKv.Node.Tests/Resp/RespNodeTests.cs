@@ -207,6 +207,23 @@ public sealed class RespNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExpiryOptionsTakePositiveIntegersOnlyAsInRedis()
+    {
+        using var raw = await RawConnection.OpenAsync(_node.RespEndPoint!);
+        await raw.SendAsync("SET e v EX 0\r\nSET e v PX abc\r\nSETEX e -1 v\r\nPSETEX e 0 v\r\nSET e v\r\nGETEX e EX 0\r\nGETEX e PXAT 1\r\nEXISTS e\r\n");
+        Assert.Equal("-ERR invalid expire time in 'set' command", await raw.ReadLineAsync());
+        Assert.Equal("-ERR value is not an integer or out of range", await raw.ReadLineAsync());
+        Assert.Equal("-ERR invalid expire time in 'setex' command", await raw.ReadLineAsync());
+        Assert.Equal("-ERR invalid expire time in 'psetex' command", await raw.ReadLineAsync());
+        Assert.Equal("+OK", await raw.ReadLineAsync());
+        Assert.Equal("-ERR invalid expire time in 'getex' command", await raw.ReadLineAsync());
+        // A time already past: the value is returned and the key is gone, as in Redis.
+        Assert.Equal("$1", await raw.ReadLineAsync());
+        Assert.Equal("v", await raw.ReadLineAsync());
+        Assert.Equal(":0", await raw.ReadLineAsync());
+    }
+
+    [Fact]
     public async Task HelloThreeSwitchesToResp3Replies()
     {
         using var raw = await RawConnection.OpenAsync(_node.RespEndPoint!);
