@@ -29,4 +29,11 @@ public static class AdminToken
         await Console.Error.WriteLineAsync(token);
         return authFile;
     }
+
+    /// <summary>The admin token saved in a data directory by <see cref="EnsureAsync"/>; null when there is none.</summary>
+    public static string? Read(string dataDirectory)
+    {
+        var tokenFile = Path.Combine(dataDirectory, FileName);
+        return File.Exists(tokenFile) ? File.ReadAllText(tokenFile).Trim() : null;
+    }
 }

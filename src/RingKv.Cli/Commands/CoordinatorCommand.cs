@@ -18,13 +18,19 @@ public static class CoordinatorCommand
         // Only here, not in 'up': nodes joining from other hosts (or network namespaces) must reach
         // the coordinator, while 'up' runs everything on one machine.
         var bind = new Option<string>("--bind") { Description = "Address to listen on. Loopback by default; another address needs --auth-file (protected mode).", DefaultValueFactory = _ => defaults.BindAddress, HelpName = "ADDRESS" };
+        var memberId = new Option<string?>("--member-id") { Description = "This member's id in a coordinator group (one of --peers). Without it: a single coordinator.", HelpName = "ID" };
+        var peers = new Option<string?>("--peers") { Description = "Every member of the coordinator group, this one included, the same list on each: ID=http://IP:PORT@RAFTPORT,... (3 or 5 members). PORT is the member's own cluster API, RAFTPORT its Raft transport.", HelpName = "LIST" };
         var command = new Command("coordinator", $"Run the coordinator (the ring server) in the foreground: it owns the cluster map, admits and watches nodes, and is a gateway for the v1 API. Prints '{ListeningPrefix}URL' once ready.");
         options.AddTo(command);
         command.Options.Add(bind);
+        command.Options.Add(memberId);
+        command.Options.Add(peers);
         command.SetAction(async parseResult =>
         {
             var bound = options.Bind(parseResult);
             parseResult.IfGiven(bind, v => bound.BindAddress = v);
+            parseResult.IfGiven(memberId, v => bound.MemberId = v);
+            parseResult.IfGiven(peers, v => bound.Peers = v);
             return await CoordinatorRunner.RunAsync(bound, nodesToRun: 0, url => ListeningPrefix + url);
         });
         return command;

@@ -58,6 +58,20 @@ public static class ConfigFile
         return problems;
     }
 
+    /// <summary>Writes <paramref name="options"/> as a file's coordinator section (for the members <c>up</c> starts).</summary>
+    public static void WriteCoordinator(CoordinatorOptions options, string path)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WritePropertyName(CoordinatorSection);
+            WriteSettable(json, options, OptionsJsonContext.Default.CoordinatorOptions);
+            json.WriteEndObject();
+        }
+        File.WriteAllBytes(path, buffer.WrittenSpan.ToArray());
+    }
+
     /// <summary>A file with every setting at its default, to start from.</summary>
     public static string Defaults()
     {

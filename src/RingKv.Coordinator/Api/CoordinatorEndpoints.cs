@@ -35,6 +35,35 @@ public static class CoordinatorEndpoints
             }
             await ClusterStatusJson.WriteAsync(context, json => ClusterStatusJson.WriteCluster(json, membership.Map, "coordinator", membership.Health.Snapshot(), extra =>
             {
+                var group = membership.Log.Status();
+                if (group.LeaderId is { } leader)
+                {
+                    extra.WriteString("leader", leader);
+                }
+                else
+                {
+                    extra.WriteNull("leader");
+                }
+                extra.WriteNumber("term", group.Term);
+                extra.WriteStartArray("coordinators");
+                foreach (var member in group.Members)
+                {
+                    extra.WriteStartObject();
+                    extra.WriteString("id", member.Id);
+                    extra.WriteString("url", member.Url);
+                    extra.WriteString("role", member.Role);
+                    extra.WriteNumber("term", member.Term);
+                    if (member.LastContactMs is { } contact)
+                    {
+                        extra.WriteNumber("lastContactMs", contact);
+                    }
+                    else
+                    {
+                        extra.WriteNull("lastContactMs");
+                    }
+                    extra.WriteEndObject();
+                }
+                extra.WriteEndArray();
                 extra.WriteBoolean("quiet", quiet.IsQuiet());
                 extra.WriteNumber("underReplicatedRanges", UnderReplicatedRanges(membership.Map) + transfers.PendingRanges);
                 extra.WriteNumber("activeTransfers", transfers.List().Count(t => t.IsActive));
@@ -171,10 +200,8 @@ public static class CoordinatorEndpoints
                     return;
                 }
                 audit.OperatorRequest(context, "node-remove-forced", id);
-                var (before, after) = membership.Evict(id, "removed by an operator (--force)");
-                var unavailable = after.Members.Where(m => m.State != MemberState.Up).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
-                unavailable.Add(id);
-                transfers.Start(TransferPlanner.Plan(before.Ring, after.Ring, after.ReplicationFactor, unavailable), "re-replication after removing " + id);
+                // The failure monitor rebuilds the copies the eviction owes (committed with it).
+                await membership.EvictAsync(id, "removed by an operator (--force)", context.RequestAborted);
                 context.Response.StatusCode = 202;
                 return;
             }
@@ -228,7 +255,8 @@ public static class CoordinatorEndpoints
             }
             var joiner = "member process " + request.ProcessId.ToString(CultureInfo.InvariantCulture) + " from " + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
             var known = request.Id is { } askedId && membership.Map.FindMember(askedId) is not null;
-            if (membership.Admit(request, out var startedJoining) is not { } reply)
+            var (admitted, startedJoining) = await membership.AdmitAsync(request, context.RequestAborted);
+            if (admitted is not { } reply)
             {
                 audit.MemberRefused(joiner, request.Id!, membership.WasRemoved(request.Id!) ? "removed earlier" : "evicted earlier");
                 if (membership.WasRemoved(request.Id!))

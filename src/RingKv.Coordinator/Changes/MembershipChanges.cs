@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RingKv.Coordinator.Consensus;
 using RingKv.Coordinator.Launching;
 using RingKv.Coordinator.Membership;
 using RingKv.Coordinator.Transfers;
@@ -23,7 +24,9 @@ namespace RingKv.Coordinator.Changes;
 /// <item>Decommission: the member is <c>leaving</c> (it still serves); its ranges stream to their
 /// new owners; then it is removed in a new epoch and, if this coordinator started it, stopped.</item>
 /// </list>
-/// A failed or cancelled change rolls back: the ring is as before, never half-applied.
+/// A failed or cancelled change rolls back: the ring is as before, never half-applied. Only the
+/// group's leader runs changes; one that takes over finds them in the committed map (members
+/// <c>joining</c> or <c>leaving</c>) and runs them again.
 /// </summary>
 public sealed partial class MembershipChanges(
     MembershipService membership,
@@ -31,9 +34,9 @@ public sealed partial class MembershipChanges(
     NodeLauncher launcher,
     TimeProvider time,
     AuditLog audit,
-    ILogger<MembershipChanges> logger) : BackgroundService
+    ILogger<MembershipChanges> logger) : LeaderService(membership.Log)
 {
-    private readonly Channel<MembershipChange> _queue = Channel.CreateUnbounded<MembershipChange>();
+    private Channel<MembershipChange> _queue = Channel.CreateUnbounded<MembershipChange>();
     private readonly ConcurrentDictionary<string, MembershipChange> _changes = new(StringComparer.Ordinal);
     private int _sequence;
 
@@ -45,7 +48,7 @@ public sealed partial class MembershipChanges(
     {
         var change = new MembershipChange("c" + Interlocked.Increment(ref _sequence).ToString(CultureInfo.InvariantCulture), kind, nodeId, time.GetUtcNow());
         _changes[change.Id] = change;
-        _queue.Writer.TryWrite(change);
+        Volatile.Read(ref _queue).Writer.TryWrite(change);
         LogQueued(logger, change.Id, kind, nodeId);
         return change;
     }
@@ -66,35 +69,49 @@ public sealed partial class MembershipChanges(
         return true;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task LeadAsync(CancellationToken leadership)
     {
-        // A restarted coordinator finds the changes that were under way in its persisted map: run
-        // them again from the start (transfers apply last-writer-wins and verify, so repeating one
-        // is safe), joins before decommissions, in member order.
+        // A new leader (or a restarted coordinator) finds the changes that were under way in the
+        // committed map: run them again from the start (transfers apply last-writer-wins and
+        // verify, so repeating one is safe), joins before decommissions, in member order.
+        var queue = Volatile.Read(ref _queue);
+        var pendingIds = _changes.Values.Where(c => c.State is ChangeState.Queued).Select(c => c.NodeId).ToHashSet(StringComparer.Ordinal);
         foreach (var member in membership.Map.Members.Where(m => m.State is MemberState.Joining or MemberState.Leaving)
             .OrderBy(m => m.State == MemberState.Joining ? 0 : 1).ThenBy(m => m.Number))
         {
-            Enqueue(member.State == MemberState.Joining ? ChangeKind.Join : ChangeKind.Decommission, member.Id);
-        }
-        try
-        {
-            await foreach (var change in _queue.Reader.ReadAllAsync(stoppingToken))
+            if (!pendingIds.Contains(member.Id))
             {
-                change.State = ChangeState.Running;
-                try
-                {
-                    await RunAsync(change, stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    await RollBackAsync(change, ChangeState.Failed, ex.Message);
-                }
-                change.FinishedAt = time.GetUtcNow();
+                Enqueue(member.State == MemberState.Joining ? ChangeKind.Join : ChangeKind.Decommission, member.Id);
             }
         }
-        catch (OperationCanceledException)
+        await foreach (var change in queue.Reader.ReadAllAsync(leadership))
         {
-            // Stopping.
+            if (change.State != ChangeState.Queued)
+            {
+                continue;
+            }
+            change.State = ChangeState.Running;
+            try
+            {
+                await RunAsync(change, leadership);
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or NotLeaderException))
+            {
+                await RollBackAsync(change, ChangeState.Failed, ex.Message, leadership);
+            }
+            change.FinishedAt = time.GetUtcNow();
+        }
+    }
+
+    /// <summary>The changes this member was running or had queued are the next leader's now.</summary>
+    protected override void OnLeadershipLost()
+    {
+        Volatile.Write(ref _queue, Channel.CreateUnbounded<MembershipChange>());
+        foreach (var change in _changes.Values.Where(c => c.State is ChangeState.Queued or ChangeState.Running))
+        {
+            change.State = ChangeState.Failed;
+            change.Error = "this coordinator stopped leading the group; the new leader runs the change again";
+            change.FinishedAt = time.GetUtcNow();
         }
     }
 
@@ -109,17 +126,17 @@ public sealed partial class MembershipChanges(
         }
         if (change.Kind == ChangeKind.Decommission && member.State != MemberState.Leaving)
         {
-            map = membership.SetState(change.NodeId, MemberState.Leaving, "decommission " + change.Id);
+            map = await membership.SetStateAsync(change.NodeId, MemberState.Leaving, "decommission " + change.Id, stoppingToken);
         }
         if (change.Kind == ChangeKind.Join)
         {
-            map = membership.AssignTokens(change.NodeId);
+            map = await membership.AssignTokensAsync(change.NodeId, stoppingToken);
         }
         var unavailable = map.Members.Where(m => m.State is MemberState.Suspect or MemberState.Dead).Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
         var plan = TransferPlanner.Plan(map, unavailable);
         if (plan.Unsourced.Count > 0)
         {
-            await RollBackAsync(change, ChangeState.Failed, $"{plan.Unsourced.Sum(t => t.Ranges.Count)} ranges have no live source; retry when the cluster is healthy.");
+            await RollBackAsync(change, ChangeState.Failed, $"{plan.Unsourced.Sum(t => t.Ranges.Count)} ranges have no live source; retry when the cluster is healthy.", stoppingToken);
             return;
         }
         var started = transfers.Start(plan, $"{change.Kind.ToString().ToLowerInvariant()} {change.NodeId} ({change.Id})", change.Id);
@@ -131,29 +148,29 @@ public sealed partial class MembershipChanges(
         await Task.WhenAll(started.Select(t => t.Finished)).WaitAsync(stoppingToken);
         if (change.CancelRequested || started.Any(t => t.State == TransferState.Cancelled))
         {
-            await RollBackAsync(change, ChangeState.Cancelled, "cancelled by an operator");
+            await RollBackAsync(change, ChangeState.Cancelled, "cancelled by an operator", stoppingToken);
             return;
         }
         if (started.FirstOrDefault(t => t.State != TransferState.Done) is { } failed)
         {
-            await RollBackAsync(change, ChangeState.Failed, $"transfer {failed.Id} {failed.State.ToString().ToLowerInvariant()}: {failed.Error}");
+            await RollBackAsync(change, ChangeState.Failed, $"transfer {failed.Id} {failed.State.ToString().ToLowerInvariant()}: {failed.Error}", stoppingToken);
             return;
         }
         // Every range verified: switch ownership in one new epoch.
         if (change.Kind == ChangeKind.Join)
         {
-            membership.SetState(change.NodeId, MemberState.Up, "join " + change.Id + ": all ranges transferred and verified");
+            await membership.SetStateAsync(change.NodeId, MemberState.Up, "join " + change.Id + ": all ranges transferred and verified", stoppingToken);
         }
         else
         {
-            membership.Remove(change.NodeId, "decommission " + change.Id + ": all ranges handed over");
+            await membership.RemoveAsync(change.NodeId, "decommission " + change.Id + ": all ranges handed over", stoppingToken);
             await launcher.StopAsync(change.NodeId);
         }
         change.State = ChangeState.Done;
         LogDone(logger, change.Id, change.Kind, change.NodeId);
     }
 
-    private async Task RollBackAsync(MembershipChange change, ChangeState state, string reason)
+    private async Task RollBackAsync(MembershipChange change, ChangeState state, string reason, CancellationToken leadership)
     {
         change.State = state;
         change.Error = reason;
@@ -162,12 +179,12 @@ public sealed partial class MembershipChanges(
         if (change.Kind == ChangeKind.Join)
         {
             // The joining member never owned anything: removing it restores the ring exactly.
-            membership.Remove(change.NodeId, "join rolled back: " + reason);
+            await membership.RemoveAsync(change.NodeId, "join rolled back: " + reason, leadership);
             await launcher.StopAsync(change.NodeId);
         }
         else
         {
-            membership.SetState(change.NodeId, MemberState.Up, "decommission rolled back: " + reason);
+            await membership.SetStateAsync(change.NodeId, MemberState.Up, "decommission rolled back: " + reason, leadership);
         }
     }
 

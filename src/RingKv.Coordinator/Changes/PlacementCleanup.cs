@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RingKv.Coordinator.Consensus;
 using RingKv.Coordinator.Hosting;
 using RingKv.Coordinator.Membership;
 using RingKv.Coordinator.Transfers;
@@ -22,15 +22,17 @@ public sealed partial class PlacementCleanup(
     MembershipChanges changes,
     CoordinatorOptions options,
     TimeProvider time,
-    ILogger<PlacementCleanup> logger) : BackgroundService
+    ILogger<PlacementCleanup> logger) : LeaderService(membership.Log)
 {
     private long _cleanedEpoch = -1;
 
     /// <summary>The epoch at which every member last dropped every range it does not replicate; -1 before.</summary>
     public long CleanedEpoch => Interlocked.Read(ref _cleanedEpoch);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task LeadAsync(CancellationToken stoppingToken)
     {
+        // A new leader has not seen this epoch cleaned: it asks again (dropping is idempotent).
+        Interlocked.Exchange(ref _cleanedEpoch, -1);
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
         try
         {

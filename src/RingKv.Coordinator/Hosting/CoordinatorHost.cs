@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using RingKv.Coordinator.Api;
 using RingKv.Coordinator.Changes;
+using RingKv.Coordinator.Consensus;
 using RingKv.Coordinator.Dashboard;
 using RingKv.Coordinator.Gateway;
 using RingKv.Coordinator.Launching;
@@ -40,6 +41,13 @@ public static class CoordinatorHost
         NodeHost.ConfigureLogging(builder.Logging);
         var nodeLimits = new NodeOptions();
         var listeners = new CoordinatorListeners();
+        var self = options.Self;
+        if (self is not null)
+        {
+            // Members of a group on one host share the public ports: the kernel spreads new
+            // connections over the members alive (SO_REUSEPORT), so the printed URL outlives any one.
+            builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = SharedPort.Bind);
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             options.Limits.Apply(kestrel.Limits, nodeLimits.MaxValueBytes);
@@ -54,6 +62,18 @@ public static class CoordinatorHost
                 }
                 listeners.Http = listen;
             });
+            if (self is not null && self.Url.Port != options.Port)
+            {
+                // The member's own address: the other members pass changes to it while it leads.
+                kestrel.Listen(bind, self.Url.Port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    if (tls.IsEnabled)
+                    {
+                        tls.Listen(listen, ClientCertificateMode.AllowCertificate);
+                    }
+                });
+            }
             if (options.RespEnabled)
             {
                 // Passed through to nodes as bytes: TLS, when on, is the node's, end to end.
@@ -72,17 +92,30 @@ public static class CoordinatorHost
         builder.Services.AddSingleton(tls);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AuditLog>();
-        builder.Services.AddSingleton(new ClusterMapStore(dataDirectory));
         builder.Services.AddSingleton<MemberHealthTable>();
-        builder.Services.AddSingleton(new EvictedMembers(dataDirectory));
+        builder.Services.AddSingleton<CoordinatorGroupMetrics>();
+        if (self is not null)
+        {
+            builder.Services.AddHttpForwarder();
+            builder.Services.AddSingleton(services => new RaftControlLog(self, options.Group, dataDirectory, options.ReplicationFactor,
+                token => services.GetRequiredService<CoordinatorGroupMonitor>().FindLegacyStateAsync(token),
+                services.GetRequiredService<CoordinatorGroupMetrics>(), services.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddSingleton<IControlLog>(services => services.GetRequiredService<RaftControlLog>());
+            builder.Services.AddSingleton<CoordinatorGroupMonitor>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<CoordinatorGroupMonitor>());
+            builder.Services.AddHostedService<AdoptedNodes>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IControlLog>(new LocalControlLog(dataDirectory, options.ReplicationFactor));
+        }
         builder.Services.AddSingleton(new FailureDetector(new FailureDetectorOptions
         {
             SuspectAfter = options.SuspectAfter,
             EvictionGracePeriod = options.EvictionGracePeriod,
         }));
         builder.Services.AddSingleton(services => new MembershipService(
-            services.GetRequiredService<ClusterMapStore>(),
-            services.GetRequiredService<EvictedMembers>(),
+            services.GetRequiredService<IControlLog>(),
             services.GetRequiredService<FailureDetector>(),
             services.GetRequiredService<TimeProvider>(),
             options.ReplicationFactor,
@@ -125,6 +158,12 @@ public static class CoordinatorHost
         {
             app.UseClientAuthentication(tokens, audit);
         }
+        if (self is not null)
+        {
+            // A follower passes changes to the leader with its own credentials towards members.
+            app.UseLeaderForwarding(app.Services.GetRequiredService<RaftControlLog>(),
+                new HttpMessageInvoker(tls.Apply(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(2) })));
+        }
         // The control plane (joins, heartbeats, map fetches) is for members only.
         app.Use((context, next) =>
         {
@@ -154,6 +193,7 @@ public static class CoordinatorHost
         app.MapRingKvOpenApi();
         app.MapCoordinatorApi(nodeLimits.MaxKeyBytes);
         app.MapClusterInsights();
+        app.MapCoordinatorGroup();
         app.MapDashboard();
         return app;
     }
@@ -161,9 +201,15 @@ public static class CoordinatorHost
     /// <summary>Starts listening and returns the coordinator's URL (the real port when 0 was asked).</summary>
     public static async Task<string> StartAsync(WebApplication app)
     {
+        // The log first: the map must be loaded (or the group joined) before anyone asks for it.
+        await app.Services.GetRequiredService<IControlLog>().StartAsync(app.Lifetime.ApplicationStopping);
         await app.StartAsync();
         var url = app.Services.GetRequiredService<CoordinatorListeners>().HttpUrl(app.Services.GetRequiredService<ClusterTls>().Scheme);
-        app.Services.GetRequiredService<NodeLauncher>().CoordinatorUrl = url;
+        var options = app.Services.GetRequiredService<CoordinatorOptions>();
+        // Nodes it starts know every member, and move to another when one stops answering.
+        app.Services.GetRequiredService<NodeLauncher>().CoordinatorUrl = options.Self is null
+            ? url
+            : string.Join(',', options.Group.Select(p => p.Url.ToString().TrimEnd('/')));
         return url;
     }
 

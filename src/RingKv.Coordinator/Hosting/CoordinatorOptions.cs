@@ -84,6 +84,27 @@ public sealed class CoordinatorOptions
     /// <summary>PEM certificate of the cluster's authority: nodes' certificates must chain to it. Required with TLS.</summary>
     public string? TlsAuthorityFile { get; set; }
 
+    /// <summary>
+    /// This member's id in a coordinator group (one of <see cref="Peers"/>). Null: a single
+    /// coordinator, which keeps the cluster map in its data directory.
+    /// </summary>
+    public string? MemberId { get; set; }
+
+    /// <summary>
+    /// The coordinator group, every member (this one included) as <c>ID=http://IP:PORT@RAFTPORT</c>,
+    /// comma-separated: 3 or 5 members, the same list on each. The URL is the member's own cluster
+    /// API; RAFTPORT its Raft transport on the same host. Null: a single coordinator.
+    /// </summary>
+    public string? Peers { get; set; }
+
+    /// <summary>The parsed <see cref="Peers"/>; empty for a single coordinator.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<Consensus.CoordinatorPeer> Group => Peers is null ? [] : Consensus.CoordinatorPeer.ParseList(Peers);
+
+    /// <summary>This member's entry in <see cref="Group"/>; null for a single coordinator.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Consensus.CoordinatorPeer? Self => MemberId is null ? null : Group.FirstOrDefault(p => p.Id == MemberId);
+
     /// <summary>Kestrel limits of the coordinator's listener (gateway, cluster API, control plane); defaults in <see cref="ServerLimits"/>.</summary>
     public ServerLimits Limits { get; set; } = new();
 
@@ -105,6 +126,14 @@ public sealed class CoordinatorOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Port, 65535);
         ArgumentOutOfRangeException.ThrowIfLessThan(ReplicationFactor, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(ReplicationFactor, 7);
+        if ((MemberId is null) != (Peers is null))
+        {
+            throw new ArgumentException("A coordinator group member needs --member-id and --peers together.");
+        }
+        if (MemberId is not null && Self is null)
+        {
+            throw new ArgumentException($"--member-id {MemberId} is not one of --peers ({Peers}).");
+        }
         if (NodeEngine is not ("rocksdb" or "memory"))
         {
             throw new ArgumentException($"Unknown engine '{NodeEngine}'. Use 'rocksdb' or 'memory'.", nameof(NodeEngine));

@@ -88,11 +88,8 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
                 ? new[] { "--tls-cert", Path.GetFullPath(certificate), "--tls-key", Path.GetFullPath(key), "--tls-ca", Path.GetFullPath(authority) }
                 : []),
         ]);
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start a node process.");
+        var process = Process.Start(WritingTo(start, logPath)) ?? throw new InvalidOperationException("Could not start a node process.");
         _processes[id] = process;
-        _ = PumpAsync(process, logPath);
         if (Supervises)
         {
             membership.Health.RecordSupervision(id, _budgets.TryGetValue(id, out var budget) ? budget.Restarts : 0, gaveUp: false);
@@ -109,6 +106,8 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
                 var map = membership.Map;
                 if (map.FindMember(id) is { } member && membership.Health.ProcessIdOf(id) == process.Id)
                 {
+                    // Committed, so whichever member leads next keeps supervising it.
+                    await membership.RecordLaunchedAsync(id, process.Id, cancellationToken);
                     return member;
                 }
                 if (process.HasExited)
@@ -122,6 +121,60 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
         {
             Stop(id, process);
             throw new TimeoutException($"Node {id} did not join within {options.LaunchTimeout.TotalSeconds:0} s. Its log: {logPath}");
+        }
+    }
+
+    /// <summary>
+    /// Whether a node another member of the group started (and recorded) still runs: its process
+    /// exists, is not a zombie, and runs on that node's data directory (a reused process id is not it).
+    /// </summary>
+    public bool IsRunning(string id, int processId)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{processId}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+            var commandLine = File.ReadAllText($"/proc/{processId}/cmdline").Replace('\0', ' ');
+            return state != "Z" && commandLine.Contains(Path.GetFullPath(Path.Combine(options.DataDirectory, "nodes", id)), StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Starts again a node the group started that is no longer running and that no process here
+    /// watches (its starter was another member, now gone or no longer leading), under the same
+    /// restart budget as a node's own exit.
+    /// </summary>
+    public async Task AdoptAsync(string id, CancellationToken cancellationToken)
+    {
+        if (_processes.ContainsKey(id) || !Supervises)
+        {
+            return;
+        }
+        var budget = _budgets.GetOrAdd(id, _ => RestartBudget.Default());
+        if (budget.GaveUp)
+        {
+            return;
+        }
+        if (!budget.OnCrash(time.GetUtcNow()))
+        {
+            membership.Health.RecordSupervision(id, budget.Restarts, gaveUp: true);
+            LogGaveUp(logger, id, budget.MaxCrashes, budget.Period.TotalSeconds);
+            return;
+        }
+        membership.Health.RecordSupervision(id, budget.Restarts, gaveUp: false);
+        LogRestarting(logger, id, -1, budget.Restarts, budget.Backoff.TotalSeconds);
+        await Task.Delay(budget.Backoff, time, cancellationToken);
+        try
+        {
+            await LaunchAsync(id, cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or System.ComponentModel.Win32Exception)
+        {
+            LogRestartFailed(logger, id, ex.Message);
         }
     }
 
@@ -237,34 +290,24 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
         _processes.TryRemove(id, out _);
     }
 
-    /// <summary>Copies a node's output into its log file, so the coordinator's console stays readable.</summary>
-    private static async Task PumpAsync(Process process, string logPath)
+    /// <summary>
+    /// Runs the node with its output appended to its log file by the shell that becomes it (exec):
+    /// no pipe through this process, so a node outlives the coordinator that started it (another
+    /// member supervises it then) without writing into a closed pipe.
+    /// </summary>
+    private static ProcessStartInfo WritingTo(ProcessStartInfo node, string logPath)
     {
-        await using var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-        var gate = new SemaphoreSlim(1, 1);
-        async Task CopyAsync(StreamReader reader)
+        var shell = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        shell.ArgumentList.Add("-c");
+        shell.ArgumentList.Add("log=\"$1\"; shift; exec \"$@\" >>\"$log\" 2>&1");
+        shell.ArgumentList.Add("ringkv-node");
+        shell.ArgumentList.Add(logPath);
+        shell.ArgumentList.Add(node.FileName);
+        foreach (var argument in node.ArgumentList)
         {
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                await gate.WaitAsync();
-                try
-                {
-                    await log.WriteLineAsync(line);
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }
+            shell.ArgumentList.Add(argument);
         }
-        try
-        {
-            await Task.WhenAll(CopyAsync(process.StandardOutput), CopyAsync(process.StandardError));
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The process went away: nothing more to copy.
-        }
+        return shell;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Launched node {Id} (pid {Pid}), data in {DataDirectory}")]

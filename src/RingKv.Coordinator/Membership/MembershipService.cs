@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RingKv.Coordinator.Consensus;
 using RingKv.Core.Cluster;
 using RingKv.Core.Membership;
 using RingKv.Core.Ring;
@@ -9,51 +10,53 @@ namespace RingKv.Coordinator.Membership;
 
 /// <summary>
 /// The coordinator's authority over membership: admits nodes (a node never adds itself), gives
-/// them balanced tokens, persists every change with a new epoch, and publishes the map to nodes
-/// that long-poll for it. Changes are serialized by one lock; readers take the current immutable
-/// snapshot without locking.
+/// them balanced tokens, commits every change with a new epoch to the control log (a file for a
+/// single coordinator, Raft for a group), and publishes the map to nodes that long-poll for it.
+/// Changes are made by the leader only and serialized by one lock; readers take the current
+/// immutable snapshot without locking. On a follower the map is whatever the log applied last.
 /// </summary>
 public sealed partial class MembershipService
 {
-    private readonly object _changeLock = new();
-    private readonly ClusterMapStore _store;
+    private readonly SemaphoreSlim _changeLock = new(1, 1);
+    private readonly IControlLog _log;
     private readonly TokenAllocator _allocator;
     private readonly MemberHealthTable _health;
     private readonly ILogger<MembershipService> _logger;
     private readonly FailureDetector _detector;
-    private readonly EvictedMembers _evicted;
     private readonly TimeProvider _time;
     private readonly AuditLog _audit;
+    private readonly int _replicationFactor;
     private readonly LinkedList<MemberTransition> _history = new();
-    private ClusterMap _map;
+    private ControlState _state;
     private TaskCompletionSource _changed = NewSignal();
 
     /// <summary>Transitions kept for operators (GET /v1/cluster), newest last.</summary>
     public const int HistoryLength = 200;
 
-    public MembershipService(ClusterMapStore store, EvictedMembers evicted, FailureDetector detector, TimeProvider time, int replicationFactor, int tokensPerNode, MemberHealthTable health, AuditLog audit, ILogger<MembershipService> logger)
+    public MembershipService(IControlLog log, FailureDetector detector, TimeProvider time, int replicationFactor, int tokensPerNode, MemberHealthTable health, AuditLog audit, ILogger<MembershipService> logger)
     {
         _audit = audit;
-        _store = store;
-        _evicted = evicted;
+        _log = log;
         _detector = detector;
         _time = time;
         _health = health;
         _logger = logger;
+        _replicationFactor = replicationFactor;
         _allocator = new TokenAllocator(tokensPerNode);
-        var loaded = store.Load();
-        if (loaded is not null && loaded.ReplicationFactor != replicationFactor)
+        _state = log.Current ?? ControlState.Create(replicationFactor);
+        log.Applied += OnApplied;
+        if (log.Current is { } current)
         {
-            LogReplicationFactorKept(logger, loaded.ReplicationFactor, replicationFactor);
-        }
-        _map = loaded ?? ClusterMap.Create(replicationFactor);
-        if (loaded is null)
-        {
-            store.Save(_map);
+            OnApplied(current);
         }
     }
 
-    public ClusterMap Map => Volatile.Read(ref _map);
+    public ClusterMap Map => Volatile.Read(ref _state).Map;
+
+    /// <summary>The whole committed state (map, departed ids, launched nodes, repairs owed).</summary>
+    public ControlState State => Volatile.Read(ref _state);
+
+    public IControlLog Log => _log;
 
     public MemberHealthTable Health => _health;
 
@@ -70,37 +73,47 @@ public sealed partial class MembershipService
         }
     }
 
+    /// <summary>Whether a refused id was removed on purpose (stay out) rather than evicted (may rejoin as new).</summary>
+    public bool WasRemoved(string id) => State.Departed.GetValueOrDefault(id);
+
     /// <summary>
     /// Admits a node, or re-admits a restarted member (its URLs may have changed). Null when the node
     /// asks as an evicted member: it must wipe its data and ask again without an id.
+    /// <c>StartedJoining</c> is true when a new member was admitted as <c>joining</c>: its ranges
+    /// must be transferred before it owns them.
     /// </summary>
-    public JoinReply? Admit(JoinRequest request) => Admit(request, out _);
-
-    /// <summary>Whether a refused id was removed on purpose (stay out) rather than evicted (may rejoin as new).</summary>
-    public bool WasRemoved(string id) => _evicted.WasRemoved(id);
-
-    /// <param name="startedJoining">True when a new member was admitted as <c>joining</c>: its ranges must be transferred before it owns them.</param>
-    public JoinReply? Admit(JoinRequest request, out bool startedJoining)
+    public async Task<(JoinReply? Reply, bool StartedJoining)> AdmitAsync(JoinRequest request, CancellationToken cancellationToken)
     {
-        startedJoining = false;
-        lock (_changeLock)
+        await _changeLock.WaitAsync(cancellationToken);
+        try
         {
-            var map = _map;
-            if (request.Id is { } asked && _evicted.Contains(asked))
+            var state = State;
+            var map = state.Map;
+            if (request.Id is { } asked && state.Departed.ContainsKey(asked))
             {
                 LogEvictedCameBack(_logger, asked);
-                return null;
+                return (null, false);
             }
             if (request.Id is { } id && map.FindMember(id) is { } existing)
             {
+                var next = state;
                 if (existing.ClientUrl != request.ClientUrl || existing.InternodeUrl != request.InternodeUrl || existing.RespUrl != request.RespUrl)
                 {
                     var moved = existing.WithUrls(request.ClientUrl, request.InternodeUrl, request.RespUrl);
-                    Publish(new ClusterMap(map.Epoch + 1, map.ReplicationFactor, map.Members.Select(m => m.Id == id ? moved : m).ToArray(), map.HighestMemberNumber));
-                    LogMemberMoved(_logger, id, request.ClientUrl, _map.Epoch);
+                    next = next.WithMap(new ClusterMap(map.Epoch + 1, map.ReplicationFactor, map.Members.Select(m => m.Id == id ? moved : m).ToArray(), map.HighestMemberNumber));
+                }
+                if (state.Launched.TryGetValue(id, out var pid) && pid != request.ProcessId)
+                {
+                    next = next.WithLaunched(id, request.ProcessId);
+                }
+                if (next != state)
+                {
+                    await CommitAsync(next, cancellationToken);
+                    LogMemberMoved(_logger, id, request.ClientUrl, Map.Epoch);
                 }
                 _health.RecordProcess(id, request.ProcessId);
-                return new JoinReply(id, existing.Number, _map.Epoch);
+                _detector.Heartbeat(id, _time.GetUtcNow());
+                return (new JoinReply(id, existing.Number, Map.Epoch), false);
             }
             var number = map.NextMemberNumber;
             var newId = request.Id is { } wanted && IsValidId(wanted) && map.FindMember(wanted) is null
@@ -111,14 +124,18 @@ public sealed partial class MembershipService
             // member gets its tokens only when its change starts (AssignTokens): while it waits in
             // the queue behind another change it is on no ring, so that change's transfers and the
             // writes sent to future owners meanwhile are exactly the ones that change needs.
-            startedJoining = !map.Ring.IsEmpty;
+            var startedJoining = !map.Ring.IsEmpty;
             IReadOnlyList<ulong> tokens = startedJoining ? [] : _allocator.AllocateTokens(map.FutureRing, newId);
             var member = new ClusterMember(newId, number, request.ClientUrl, request.InternodeUrl, startedJoining ? MemberState.Joining : MemberState.Up, tokens, request.RespUrl);
-            Publish(map.WithMember(member));
+            await CommitAsync(state.WithMap(map.WithMember(member)), cancellationToken);
             _health.RecordProcess(newId, request.ProcessId);
             _detector.Heartbeat(newId, _time.GetUtcNow());
-            LogAdmitted(_logger, newId, number, request.ClientUrl, _map.Epoch);
-            return new JoinReply(newId, number, _map.Epoch);
+            LogAdmitted(_logger, newId, number, request.ClientUrl, Map.Epoch);
+            return (new JoinReply(newId, number, Map.Epoch), startedJoining);
+        }
+        finally
+        {
+            _changeLock.Release();
         }
     }
 
@@ -135,27 +152,36 @@ public sealed partial class MembershipService
     }
 
     /// <summary>Applies the failure detector's state changes as one new epoch, and records them.</summary>
-    public void ApplyTransitions(IReadOnlyList<MemberTransition> transitions)
+    public async Task ApplyTransitionsAsync(IReadOnlyList<MemberTransition> transitions, CancellationToken cancellationToken)
     {
         if (transitions.Count == 0)
         {
             return;
         }
-        lock (_changeLock)
+        await _changeLock.WaitAsync(cancellationToken);
+        try
         {
-            var map = _map;
+            var current = Map;
+            var map = current;
             foreach (var transition in transitions)
             {
                 if (map.FindMember(transition.NodeId) is not null)
                 {
                     map = map.WithState(transition.NodeId, transition.To);
                 }
+            }
+            if (map.Epoch != current.Epoch)
+            {
+                await CommitAsync(State.WithMap(new ClusterMap(current.Epoch + 1, map.ReplicationFactor, map.Members, map.HighestMemberNumber)), cancellationToken);
+            }
+            foreach (var transition in transitions)
+            {
                 Record(transition);
             }
-            if (map.Epoch != _map.Epoch)
-            {
-                Publish(new ClusterMap(_map.Epoch + 1, map.ReplicationFactor, map.Members, map.HighestMemberNumber));
-            }
+        }
+        finally
+        {
+            _changeLock.Release();
         }
     }
 
@@ -164,33 +190,45 @@ public sealed partial class MembershipService
     /// be (joining members included, leaving ones out) so that members joining one after another
     /// never pick overlapping tokens and the ring stays balanced after every change.
     /// </summary>
-    public ClusterMap AssignTokens(string id)
+    public async Task<ClusterMap> AssignTokensAsync(string id, CancellationToken cancellationToken)
     {
-        lock (_changeLock)
+        await _changeLock.WaitAsync(cancellationToken);
+        try
         {
-            if (_map.FindMember(id) is not { State: MemberState.Joining, Tokens.Count: 0 } member)
+            var map = Map;
+            if (map.FindMember(id) is not { State: MemberState.Joining, Tokens.Count: 0 } member)
             {
-                return _map;
+                return map;
             }
-            var tokens = _allocator.AllocateTokens(_map.FutureRing, id);
+            var tokens = _allocator.AllocateTokens(map.FutureRing, id);
             var placed = member.WithTokens(tokens);
-            Publish(new ClusterMap(_map.Epoch + 1, _map.ReplicationFactor, _map.Members.Select(m => m.Id == id ? placed : m).ToArray(), _map.HighestMemberNumber));
-            return _map;
+            await CommitAsync(State.WithMap(new ClusterMap(map.Epoch + 1, map.ReplicationFactor, map.Members.Select(m => m.Id == id ? placed : m).ToArray(), map.HighestMemberNumber)), cancellationToken);
+            return Map;
+        }
+        finally
+        {
+            _changeLock.Release();
         }
     }
 
     /// <summary>Sets one member's state (a staged join or decommission moving on, or rolling back).</summary>
-    public ClusterMap SetState(string id, MemberState state, string reason)
+    public async Task<ClusterMap> SetStateAsync(string id, MemberState state, string reason, CancellationToken cancellationToken)
     {
-        lock (_changeLock)
+        await _changeLock.WaitAsync(cancellationToken);
+        try
         {
-            if (_map.FindMember(id) is not { } member || member.State == state)
+            var map = Map;
+            if (map.FindMember(id) is not { } member || member.State == state)
             {
-                return _map;
+                return map;
             }
-            Publish(_map.WithState(id, state));
+            await CommitAsync(State.WithMap(map.WithState(id, state)), cancellationToken);
             Record(new MemberTransition(id, member.State, state, _time.GetUtcNow(), reason));
-            return _map;
+            return Map;
+        }
+        finally
+        {
+            _changeLock.Release();
         }
     }
 
@@ -198,43 +236,87 @@ public sealed partial class MembershipService
     /// Removes a member that left (decommissioned, or a join rolled back). Its id is remembered like
     /// an evicted one: a process coming back under it joins as a new, empty member.
     /// </summary>
-    public ClusterMap Remove(string id, string reason)
+    public async Task<ClusterMap> RemoveAsync(string id, string reason, CancellationToken cancellationToken)
     {
-        lock (_changeLock)
+        await _changeLock.WaitAsync(cancellationToken);
+        try
         {
-            if (_map.FindMember(id) is not { } member)
+            var map = Map;
+            if (map.FindMember(id) is not { } member)
             {
-                return _map;
+                return map;
             }
-            _evicted.Add(id, removed: true);
-            Publish(_map.WithoutMember(id));
+            await CommitAsync(State.WithDeparted(id, removed: true).WithMap(map.WithoutMember(id)), cancellationToken);
             _health.Forget(id);
             _detector.Forget(id);
             Record(new MemberTransition(id, member.State, member.State, _time.GetUtcNow(), "removed: " + reason));
-            _audit.MemberRemoved(id, reason, _map.Epoch);
-            return _map;
+            _audit.MemberRemoved(id, reason, Map.Epoch);
+            return Map;
+        }
+        finally
+        {
+            _changeLock.Release();
         }
     }
 
     /// <summary>
     /// Removes a dead member from the ring (forcefully, as the design note says) and remembers its
-    /// id: if it ever comes back it is admitted as a new member, with its old data dropped.
-    /// Returns the maps before and after, for the transfer planner.
+    /// id: if it ever comes back it is admitted as a new member, with its old data dropped. The
+    /// rebuilding its copies owes is committed with it, so a new leader finishes it. Returns the
+    /// maps before and after, for the transfer planner.
     /// </summary>
-    public (ClusterMap Before, ClusterMap After) Evict(string id, string reason)
+    public async Task<(ClusterMap Before, ClusterMap After)> EvictAsync(string id, string reason, CancellationToken cancellationToken)
     {
-        lock (_changeLock)
+        await _changeLock.WaitAsync(cancellationToken);
+        try
         {
-            var before = _map;
+            var before = Map;
             var state = before.FindMember(id)?.State ?? MemberState.Dead;
-            _evicted.Add(id);
-            Publish(before.WithoutMember(id));
+            await CommitAsync(State.WithDeparted(id, removed: false).WithMap(before.WithoutMember(id)).WithRepair(new PendingRepair(id, before)), cancellationToken);
             _health.Forget(id);
             _detector.Forget(id);
             Record(new MemberTransition(id, state, MemberState.Dead, _time.GetUtcNow(), "evicted: " + reason));
-            LogEvicted(_logger, id, reason, _map.Epoch);
-            _audit.MemberEvicted(id, reason, _map.Epoch);
-            return (before, _map);
+            LogEvicted(_logger, id, reason, Map.Epoch);
+            _audit.MemberEvicted(id, reason, Map.Epoch);
+            return (before, Map);
+        }
+        finally
+        {
+            _changeLock.Release();
+        }
+    }
+
+    /// <summary>The copies an eviction owed are back: forget the repair.</summary>
+    public async Task RepairDoneAsync(string evictedId, CancellationToken cancellationToken)
+    {
+        await _changeLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (State.Repairs.Any(r => r.EvictedId == evictedId))
+            {
+                await CommitAsync(State.WithoutRepair(evictedId), cancellationToken);
+            }
+        }
+        finally
+        {
+            _changeLock.Release();
+        }
+    }
+
+    /// <summary>Records the process a node the group started runs as now (it was started again).</summary>
+    public async Task RecordLaunchedAsync(string id, int processId, CancellationToken cancellationToken)
+    {
+        await _changeLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (Map.FindMember(id) is not null && State.Launched.GetValueOrDefault(id) != processId)
+            {
+                await CommitAsync(State.WithLaunched(id, processId), cancellationToken);
+            }
+        }
+        finally
+        {
+            _changeLock.Release();
         }
     }
 
@@ -292,11 +374,19 @@ public sealed partial class MembershipService
     public static bool IsValidId(string id) =>
         id.Length is > 0 and <= 32 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
-    /// <summary>Persists, then swaps the snapshot, then wakes the long-polls: a node never sees a map that a crash could take back.</summary>
-    private void Publish(ClusterMap map)
+    /// <summary>
+    /// Commits a new state through the control log; it becomes visible (and long-polls wake) when
+    /// the log applies it, so a node never sees a map that a crash or a lost election could take back.
+    /// </summary>
+    private Task CommitAsync(ControlState next, CancellationToken cancellationToken) => _log.ProposeAsync(next, cancellationToken);
+
+    private void OnApplied(ControlState state)
     {
-        _store.Save(map);
-        Volatile.Write(ref _map, map);
+        if (state.Map.ReplicationFactor != _replicationFactor && Volatile.Read(ref _state).Map.Epoch == 0 && state.Map.Epoch > 0)
+        {
+            LogReplicationFactorKept(_logger, state.Map.ReplicationFactor, _replicationFactor);
+        }
+        Volatile.Write(ref _state, state);
         Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
     }
 

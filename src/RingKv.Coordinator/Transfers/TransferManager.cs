@@ -72,6 +72,24 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
 
     public TransferStatus? Find(string id) => _transfers.GetValueOrDefault(id);
 
+    /// <summary>
+    /// Stops every transfer still running, at its next range: this coordinator no longer leads, and
+    /// only the leader moves data. The new leader plans them again from the committed state.
+    /// </summary>
+    public void Abandon(string reason)
+    {
+        var abandoned = 0;
+        foreach (var status in _transfers.Values.Where(t => t.IsActive))
+        {
+            status.RequestCancel();
+            abandoned++;
+        }
+        if (abandoned > 0)
+        {
+            LogAbandoned(logger, abandoned, reason);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
@@ -198,6 +216,9 @@ public sealed partial class TransferManager(MembershipService membership, TimePr
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transfer {Id} done: {Keys} keys, {Bytes} bytes, {Rate:0} keys/s")]
     private static partial void LogDone(ILogger logger, string id, long keys, long bytes, double rate);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped {Count} transfers: {Reason}")]
+    private static partial void LogAbandoned(ILogger logger, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transfer {Id} cancelled")]
     private static partial void LogCancelled(ILogger logger, string id);

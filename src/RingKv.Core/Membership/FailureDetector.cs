@@ -68,6 +68,19 @@ public sealed class FailureDetector
         }
     }
 
+    /// <summary>
+    /// Forgets every heartbeat and warms up again at the next evaluation: for a coordinator that has
+    /// just become the leader, since until now heartbeats went to another member.
+    /// </summary>
+    public void Restart()
+    {
+        lock (_lock)
+        {
+            _lastHeartbeats.Clear();
+            _lastEvaluation = null;
+        }
+    }
+
     /// <summary>Drops what is known of a member, once it is removed from the map, so a re-admitted node starts afresh.</summary>
     public void Forget(string nodeId)
     {

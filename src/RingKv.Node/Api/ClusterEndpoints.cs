@@ -42,11 +42,11 @@ public static class ClusterEndpoints
         {
             return;
         }
-        if (options.Join is { } coordinator)
+        foreach (var coordinator in options.Join is { } join ? Membership.CoordinatorAddresses.Parse(join) : [])
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(coordinator.TrimEnd('/') + "/"), "v1/cluster"));
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(coordinator, "v1/cluster"));
                 // The caller's own credentials go along: the coordinator checks them as it would its own clients'.
                 if (context.Request.Headers.Authorization.Count > 0)
                 {
@@ -62,7 +62,7 @@ public static class ClusterEndpoints
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
-                // The coordinator is down: answer from this node's map below.
+                // That member is down: the next one, else this node's map below.
             }
         }
         if (view.Map is not { } map)

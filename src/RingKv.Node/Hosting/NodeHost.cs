@@ -216,6 +216,9 @@ public static class NodeHost
         logging.SetMinimumLevel(LogLevel.Warning);
         logging.AddFilter("RingKv", LogLevel.Information);
         logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // The Raft library logs every failed call to a member that is down with a stack trace:
+        // the coordinator group reports members' state itself (GET /v1/cluster, metrics).
+        logging.AddFilter("DotNext", LogLevel.Error);
         logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;

@@ -156,7 +156,7 @@ public sealed class NodeOptions
         {
             throw new ArgumentException($"--tombstone-grace cannot be negative (got {TombstoneGrace.TotalSeconds} s).", nameof(TombstoneGrace));
         }
-        if (Join is not null && !Uri.TryCreate(Join, UriKind.Absolute, out _))
+        if (Join is not null && Join.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is var urls && (urls.Length == 0 || urls.Any(u => !Uri.TryCreate(u, UriKind.Absolute, out _))))
         {
             throw new ArgumentException($"--join '{Join}' is not an absolute URL. Use the coordinator's URL, e.g. http://127.0.0.1:7000.", nameof(Join));
         }
@@ -168,7 +168,7 @@ public sealed class NodeOptions
         {
             throw new ArgumentException("A cluster member with TLS needs --tls-ca, the cluster's authority, to verify its peers and the coordinator.");
         }
-        if (IsClustered && TlsCertificateFile is not null && !Join!.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        if (IsClustered && TlsCertificateFile is not null && Join!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Any(u => !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))
         {
             // The secret and heartbeats must not leave in clear text from a member that has TLS.
             throw new ArgumentException($"--join '{Join}' is not an https URL, but this node has TLS. Use the coordinator's https URL.", nameof(Join));

@@ -37,6 +37,7 @@ public sealed partial class MembershipAgent(
     private const int StuckAfterTicks = 3;
 
     private readonly SemaphoreSlim _rejoin = new(1, 1);
+    private readonly CoordinatorAddresses _coordinators = new(options.Join!);
     private int _beatFailures;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -45,12 +46,11 @@ public sealed partial class MembershipAgent(
         {
             return;
         }
-        var coordinator = new Uri(options.Join!.TrimEnd('/') + "/");
-        await JoinAsync(coordinator, stoppingToken);
+        await JoinAsync(stoppingToken);
         await Task.WhenAll(
-            HeartbeatLoopAsync(coordinator, stoppingToken),
-            MapLoopAsync(coordinator, stoppingToken),
-            MapOnSignalLoopAsync(coordinator, stoppingToken));
+            HeartbeatLoopAsync(stoppingToken),
+            MapLoopAsync(stoppingToken),
+            MapOnSignalLoopAsync(stoppingToken));
     }
 
     private async Task<bool> WaitForStartAsync(CancellationToken stoppingToken)
@@ -68,11 +68,12 @@ public sealed partial class MembershipAgent(
         }
     }
 
-    private async Task JoinAsync(Uri coordinator, CancellationToken stoppingToken)
+    private async Task JoinAsync(CancellationToken stoppingToken)
     {
         var attempt = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
+            var coordinator = _coordinators.Current;
             var known = NodeIdentity.Load(options.DataDirectory);
             var request = new JoinRequest(known?.Id ?? options.NodeName, endpoints.ClientUrl, endpoints.InternodeUrl, Environment.ProcessId, endpoints.RespUrl);
             try
@@ -85,7 +86,7 @@ public sealed partial class MembershipAgent(
                     options.NodeId = reply.Number;
                     view.SetSelf(reply.Id);
                     LogJoined(logger, reply.Id, reply.Number, reply.Epoch);
-                    await FetchMapAsync(coordinator, TimeSpan.Zero, stoppingToken);
+                    await FetchMapAsync(TimeSpan.Zero, stoppingToken);
                     return;
                 }
                 var refusal = await response.Content.ReadAsStringAsync(stoppingToken);
@@ -107,6 +108,11 @@ public sealed partial class MembershipAgent(
                     return;
                 }
                 LogJoinRefused(logger, (int)response.StatusCode, refusal);
+                if ((int)response.StatusCode >= 500)
+                {
+                    // A member without a leader to pass the join to: ask another.
+                    _coordinators.MoveOn(coordinator);
+                }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
             {
@@ -114,13 +120,14 @@ public sealed partial class MembershipAgent(
                 {
                     LogCoordinatorUnreachable(logger, coordinator, ex.Message);
                 }
+                _coordinators.MoveOn(coordinator);
             }
             attempt++;
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 100 * attempt)), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
-    private async Task HeartbeatLoopAsync(Uri coordinator, CancellationToken stoppingToken)
+    private async Task HeartbeatLoopAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.HeartbeatInterval);
         Task? pending = null;
@@ -138,7 +145,7 @@ public sealed partial class MembershipAgent(
                 continue;
             }
             pendingTicks = 0;
-            pending = BeatAsync(coordinator, stoppingToken);
+            pending = BeatAsync(_coordinators.Current, stoppingToken);
         }
     }
 
@@ -150,6 +157,11 @@ public sealed partial class MembershipAgent(
         try
         {
             using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);
+            if ((int)response.StatusCode >= 500)
+            {
+                // No leader behind this member: the next beat goes to another.
+                _coordinators.MoveOn(coordinator);
+            }
             response.EnsureSuccessStatusCode();
             var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.HeartbeatReply, stoppingToken))!;
             if (Interlocked.Exchange(ref _beatFailures, 0) is > 0 and var failures)
@@ -164,7 +176,7 @@ public sealed partial class MembershipAgent(
                 {
                     try
                     {
-                        await JoinAsync(coordinator, stoppingToken);
+                        await JoinAsync(stoppingToken);
                     }
                     finally
                     {
@@ -182,6 +194,7 @@ public sealed partial class MembershipAgent(
             {
                 LogCoordinatorUnreachable(logger, coordinator, ex.Message);
             }
+            _coordinators.MoveOn(coordinator);
         }
         catch (OperationCanceledException)
         {
@@ -202,11 +215,11 @@ public sealed partial class MembershipAgent(
     }
 
     /// <summary>Long-polls the coordinator: an answer comes as soon as it has a newer map, so nodes learn changes promptly.</summary>
-    private async Task MapLoopAsync(Uri coordinator, CancellationToken stoppingToken)
+    private async Task MapLoopAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            if (!await FetchMapAsync(coordinator, MapPollWait, stoppingToken))
+            if (!await FetchMapAsync(MapPollWait, stoppingToken))
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
@@ -214,7 +227,7 @@ public sealed partial class MembershipAgent(
     }
 
     /// <summary>A peer mentioned a newer epoch than ours: fetch now rather than wait for the long poll.</summary>
-    private async Task MapOnSignalLoopAsync(Uri coordinator, CancellationToken stoppingToken)
+    private async Task MapOnSignalLoopAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -222,7 +235,7 @@ public sealed partial class MembershipAgent(
             {
                 if (await view.WaitForNewerEpochAsync(TimeSpan.FromSeconds(30), stoppingToken))
                 {
-                    await FetchMapAsync(coordinator, TimeSpan.Zero, stoppingToken);
+                    await FetchMapAsync(TimeSpan.Zero, stoppingToken);
                 }
             }
             catch (OperationCanceledException)
@@ -233,8 +246,9 @@ public sealed partial class MembershipAgent(
     }
 
     /// <summary>Returns false when the coordinator could not be asked.</summary>
-    private async Task<bool> FetchMapAsync(Uri coordinator, TimeSpan wait, CancellationToken stoppingToken)
+    private async Task<bool> FetchMapAsync(TimeSpan wait, CancellationToken stoppingToken)
     {
+        var coordinator = _coordinators.Current;
         try
         {
             var url = new Uri(coordinator, $"internal/v1/map?after={view.Epoch}&waitMs={(long)wait.TotalMilliseconds}");
@@ -251,6 +265,7 @@ public sealed partial class MembershipAgent(
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)
         {
+            _coordinators.MoveOn(coordinator);
             return false;
         }
     }

@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using RingKv.Cli.Configuration;
+using RingKv.Coordinator.Hosting;
+using RingKv.Coordinator.Launching;
+using RingKv.Core.Supervision;
+
+namespace RingKv.Cli.Hosting;
+
+/// <summary>
+/// <c>ringkv up</c> with a coordinator group: starts the members as processes of their own, all
+/// sharing the printed port (SO_REUSEPORT, so the URL is served by whichever members are alive),
+/// supervises them (a member that exits unasked is started again on its own data directory, under
+/// the same restart budget as a node), waits for a leader, has the leader start the nodes, prints
+/// the URL, and on Ctrl+C or SIGTERM stops the members and every node they started.
+/// </summary>
+public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int members, string? adminToken)
+{
+    private const string LayoutFile = "coordinators.json";
+    private readonly string _data = Path.GetFullPath(options.DataDirectory);
+    private readonly Dictionary<string, Process> _processes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RestartBudget> _budgets = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+
+    public async Task<int> RunAsync(int nodes, Func<string, string> announcement, Func<string, string> hint)
+    {
+        var layout = LoadOrCreateLayout();
+        var peers = string.Join(',', layout.Select(m => $"{m.Id}=http://127.0.0.1:{m.ApiPort.ToString(CultureInfo.InvariantCulture)}@{m.RaftPort.ToString(CultureInfo.InvariantCulture)}"));
+        var configFile = Path.Combine(_data, "coordinator", "member.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(configFile)!);
+        options.DataDirectory = _data;
+        ConfigFile.WriteCoordinator(options, configFile);
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; _stopping.Cancel(); });
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context => { context.Cancel = true; _stopping.Cancel(); });
+        foreach (var member in layout)
+        {
+            Start(member.Id, configFile, peers);
+        }
+        var url = $"http://127.0.0.1:{options.Port.ToString(CultureInfo.InvariantCulture)}";
+        if (options.TlsCertificateFile is not null)
+        {
+            url = "https" + url[4..];
+        }
+        using var http = ClientFor();
+        try
+        {
+            await Console.Error.WriteLineAsync($"Coordinator group of {members} at {url}; electing a leader, then starting {nodes} nodes (replication factor {options.ReplicationFactor})...");
+            var cluster = await WaitForAsync(http, url, c => c.TryGetProperty("leader", out var leader) && leader.ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(60));
+            var have = cluster.GetProperty("nodes").GetArrayLength();
+            for (var i = have; i < nodes; i++)
+            {
+                var added = await http.PostAsync(new Uri(url + "/v1/cluster/nodes"), null, _stopping.Token);
+                // 503: the member asked has no leader yet (it learns of the elected one at its first heartbeat).
+                for (var retry = 0; added.StatusCode == HttpStatusCode.ServiceUnavailable && retry < 50; retry++)
+                {
+                    added.Dispose();
+                    await Task.Delay(200, _stopping.Token);
+                    added = await http.PostAsync(new Uri(url + "/v1/cluster/nodes"), null, _stopping.Token);
+                }
+                using var answer = added;
+                if (!added.IsSuccessStatusCode)
+                {
+                    await Console.Error.WriteLineAsync($"ringkv: the coordinator group could not start a node: {(int)added.StatusCode} {await added.Content.ReadAsStringAsync()}");
+                    await StopAsync();
+                    return ExitCodes.Failure;
+                }
+            }
+            await WaitForAsync(http, url, c => c.GetProperty("nodes").EnumerateArray().Count(m => m.GetProperty("state").GetString() == "up") >= nodes, TimeSpan.FromSeconds(180));
+            await Console.Out.WriteLineAsync(announcement(url) + (options.RespEnabled ? $" (RESP redis://127.0.0.1:{options.RespPort.ToString(CultureInfo.InvariantCulture)})" : string.Empty));
+            await Console.Out.FlushAsync();
+            await Console.Error.WriteLineAsync(hint(url));
+            await Task.Delay(Timeout.Infinite, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is not TimeoutException)
+        {
+            // Whatever went wrong, the members and nodes started so far must not outlive us.
+            await StopAsync();
+            throw;
+        }
+        catch (TimeoutException e)
+        {
+            await Console.Error.WriteLineAsync($"ringkv: {e.Message} Member logs: {Path.Combine(_data, "coordinator")}/*/coordinator.log");
+            await StopAsync();
+            return ExitCodes.Failure;
+        }
+        await StopAsync();
+        return ExitCodes.Success;
+    }
+
+    private HttpClient ClientFor()
+    {
+        var http = new HttpClient(RingKv.Client.TrustedAuthority.CreateHandler(options.TlsAuthorityFile)) { Timeout = TimeSpan.FromSeconds(90) };
+        if (adminToken is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminToken);
+        }
+        return http;
+    }
+
+    private async Task<JsonElement> WaitForAsync(HttpClient http, string url, Func<JsonElement, bool> condition, TimeSpan deadline)
+    {
+        var until = DateTime.UtcNow + deadline;
+        while (DateTime.UtcNow < until)
+        {
+            _stopping.Token.ThrowIfCancellationRequested();
+            try
+            {
+                using var response = await http.GetAsync(new Uri(url + "/v1/cluster"), _stopping.Token);
+                if (response.IsSuccessStatusCode)
+                {
+                    using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(_stopping.Token));
+                    if (condition(document.RootElement))
+                    {
+                        return document.RootElement.Clone();
+                    }
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(200, _stopping.Token);
+        }
+        throw new TimeoutException($"The coordinator group was not ready within {deadline.TotalSeconds:0} s.");
+    }
+
+    private void Start(string id, string configFile, string peers)
+    {
+        var directory = Path.Combine(_data, "coordinator", id);
+        Directory.CreateDirectory(directory);
+        var start = SelfExecutable.StartInfo(["coordinator", "--config", configFile, "--member-id", id, "--peers", peers]);
+        var shell = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        shell.ArgumentList.Add("-c");
+        shell.ArgumentList.Add("log=\"$1\"; shift; exec \"$@\" >>\"$log\" 2>&1");
+        shell.ArgumentList.Add("ringkv-coordinator");
+        shell.ArgumentList.Add(Path.Combine(directory, "coordinator.log"));
+        shell.ArgumentList.Add(start.FileName);
+        foreach (var argument in start.ArgumentList)
+        {
+            shell.ArgumentList.Add(argument);
+        }
+        var process = Process.Start(shell) ?? throw new InvalidOperationException($"Could not start coordinator member {id}.");
+        _processes[id] = process;
+        _ = SuperviseAsync(id, process, configFile, peers);
+    }
+
+    /// <summary>A member that exits unasked is started again on its own data directory; five exits within a minute leave it down.</summary>
+    private async Task SuperviseAsync(string id, Process process, string configFile, string peers)
+    {
+        try
+        {
+            await process.WaitForExitAsync(_stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        if (!options.SuperviseNodes)
+        {
+            return;
+        }
+        var budget = _budgets.TryGetValue(id, out var known) ? known : _budgets[id] = RestartBudget.Default();
+        if (!budget.OnCrash(DateTimeOffset.UtcNow))
+        {
+            await Console.Error.WriteLineAsync($"ringkv: coordinator member {id} exited {budget.MaxCrashes} times within {budget.Period.TotalSeconds:0} s; it is left down (the group runs on with the others).");
+            return;
+        }
+        await Console.Error.WriteLineAsync($"ringkv: coordinator member {id} exited (code {process.ExitCode}); starting it again in {budget.Backoff.TotalSeconds:0.##} s.");
+        try
+        {
+            await Task.Delay(budget.Backoff, _stopping.Token);
+            Start(id, configFile, peers);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>SIGTERM to the members, then to every node they started (found by its data directory under ours), SIGKILL after 15 s.</summary>
+    private async Task StopAsync()
+    {
+        await _stopping.CancelAsync();
+        var processes = _processes.Values.Where(p => !p.HasExited).Select(p => p.Id).Concat(NodeProcesses()).Distinct().ToList();
+        foreach (var pid in processes)
+        {
+            UnixSignals.Send(pid, UnixSignals.SigTerm);
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (DateTime.UtcNow < deadline && processes.Any(Alive))
+        {
+            await Task.Delay(100);
+        }
+        foreach (var pid in processes.Where(Alive))
+        {
+            UnixSignals.Send(pid, 9);
+        }
+    }
+
+    private static bool Alive(int pid) => Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+
+    /// <summary>Processes running a node on a data directory under ours: the nodes this cluster started, whichever member started them.</summary>
+    private IEnumerable<int> NodeProcesses()
+    {
+        var marker = Path.Combine(_data, "nodes") + Path.DirectorySeparatorChar;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+            string commandLine;
+            try
+            {
+                commandLine = File.ReadAllText(Path.Combine(directory, "cmdline"));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (commandLine.Contains("\0node\0", StringComparison.Ordinal) && commandLine.Contains("\0--data-dir\0" + marker, StringComparison.Ordinal))
+            {
+                yield return pid;
+            }
+        }
+    }
+
+    /// <summary>The members' ports, chosen once (free ones) and kept, so a restarted <c>up</c> finds the same group.</summary>
+    private List<MemberLayout> LoadOrCreateLayout()
+    {
+        Directory.CreateDirectory(_data);
+        var path = Path.Combine(_data, LayoutFile);
+        if (File.Exists(path))
+        {
+            var known = JsonSerializer.Deserialize<List<MemberLayout>>(File.ReadAllText(path), LayoutJson) ?? [];
+            if (known.Count == members)
+            {
+                return known;
+            }
+            throw new UsageException($"{path} describes a group of {known.Count} coordinators; run with --coordinators {known.Count}.");
+        }
+        var ports = FreePorts(members * 2);
+        var layout = Enumerable.Range(0, members).Select(i => new MemberLayout("c" + (i + 1).ToString(CultureInfo.InvariantCulture), ports[2 * i], ports[(2 * i) + 1])).ToList();
+        File.WriteAllText(path, JsonSerializer.Serialize(layout, LayoutJson));
+        return layout;
+    }
+
+    private static readonly JsonSerializerOptions LayoutJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+
+    private static List<int> FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        listeners.ForEach(l => l.Start());
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+
+    private sealed record MemberLayout(string Id, int ApiPort, int RaftPort);
+}
