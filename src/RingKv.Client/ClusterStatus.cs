@@ -9,7 +9,12 @@ public sealed record ClusterStatus(
     string Source,
     int? UnderReplicatedRanges,
     IReadOnlyList<ClusterNodeStatus> Nodes,
-    IReadOnlyList<MemberTransitionInfo>? Transitions = null);
+    IReadOnlyList<MemberTransitionInfo>? Transitions = null,
+    string? Leader = null,
+    IReadOnlyList<CoordinatorInfo>? Coordinators = null);
+
+/// <summary>A member of the coordinator group as the answering member sees it: role leader, follower, candidate or unreachable.</summary>
+public sealed record CoordinatorInfo(string Id, string Url, string Role, long Term, long? LastContactMs);
 
 /// <summary>A node's change of state, with when and why (newest last).</summary>
 public sealed record MemberTransitionInfo(string Node, string From, string To, DateTimeOffset At, string Reason);

@@ -47,6 +47,12 @@ public static class StatusCommand
             text.Append("  (coordinator unreachable: this node's own map, no figures)");
         }
         text.AppendLine();
+        if (status.Coordinators is { Count: > 1 } coordinators)
+        {
+            text.AppendLine("COORDINATORS  " + string.Join("  ", coordinators.Select(c =>
+                $"{c.Id} ({c.Role}{(c.Role == "unreachable" && c.LastContactMs is { } ms ? $" {ms / 1000.0:0.#} s" : string.Empty)})")) +
+                (status.Leader is null ? "  no leader: changes wait for an election" : string.Empty));
+        }
         text.AppendLine(CultureInfo.InvariantCulture, $"{"NODE",-6} {"STATE",-8} {"HEARTBEAT",10} {"OWNERSHIP",9} {"KEYS",10} {"BYTES",10}  URL");
         foreach (var node in status.Nodes)
         {

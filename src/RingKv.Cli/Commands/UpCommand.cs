@@ -71,10 +71,6 @@ public static class UpCommand
                        (coordinator.RespEnabled && coordinator.RespPort != 0 ? $"; redis-cli -p {coordinator.RespPort} (Redis clients, any node behind it)" : string.Empty) + ". Ctrl+C stops.";
             if (members > 1)
             {
-                if (coordinator.Port == 0 || (coordinator.RespEnabled && coordinator.RespPort == 0))
-                {
-                    throw new UsageException("A coordinator group shares one port between its members: give --port (and --resp-port) a number, or use --coordinators 1.");
-                }
                 var token = coordinator.AuthFile is null ? null : AdminToken.Read(coordinator.DataDirectory);
                 return await new CoordinatorGroupRunner(coordinator, members, token).RunAsync(count, url => UpPrefix + url, Hint);
             }

@@ -28,7 +28,17 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
     public async Task<int> RunAsync(int nodes, Func<string, string> announcement, Func<string, string> hint)
     {
         var layout = LoadOrCreateLayout();
-        var peers = string.Join(',', layout.Select(m => $"{m.Id}=http://127.0.0.1:{m.ApiPort.ToString(CultureInfo.InvariantCulture)}@{m.RaftPort.ToString(CultureInfo.InvariantCulture)}"));
+        // Port 0 asks for free ports: chosen here, since every member must bind the same one.
+        if (options.Port == 0)
+        {
+            options.Port = FreePorts(1)[0];
+        }
+        if (options.RespEnabled && options.RespPort == 0)
+        {
+            options.RespPort = FreePorts(1)[0];
+        }
+        var scheme = options.TlsCertificateFile is null ? "http" : "https";
+        var peers = string.Join(',', layout.Select(m => $"{m.Id}={scheme}://127.0.0.1:{m.ApiPort.ToString(CultureInfo.InvariantCulture)}@{m.RaftPort.ToString(CultureInfo.InvariantCulture)}"));
         var configFile = Path.Combine(_data, "coordinator", "member.json");
         Directory.CreateDirectory(Path.GetDirectoryName(configFile)!);
         options.DataDirectory = _data;
@@ -39,11 +49,7 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
         {
             Start(member.Id, configFile, peers);
         }
-        var url = $"http://127.0.0.1:{options.Port.ToString(CultureInfo.InvariantCulture)}";
-        if (options.TlsCertificateFile is not null)
-        {
-            url = "https" + url[4..];
-        }
+        var url = $"{scheme}://127.0.0.1:{options.Port.ToString(CultureInfo.InvariantCulture)}";
         using var http = ClientFor();
         try
         {
@@ -69,7 +75,7 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
                 }
             }
             await WaitForAsync(http, url, c => c.GetProperty("nodes").EnumerateArray().Count(m => m.GetProperty("state").GetString() == "up") >= nodes, TimeSpan.FromSeconds(180));
-            await Console.Out.WriteLineAsync(announcement(url) + (options.RespEnabled ? $" (RESP redis://127.0.0.1:{options.RespPort.ToString(CultureInfo.InvariantCulture)})" : string.Empty));
+            await Console.Out.WriteLineAsync(announcement(url) + (options.RespEnabled ? $" (RESP {(scheme == "https" ? "rediss" : "redis")}://127.0.0.1:{options.RespPort.ToString(CultureInfo.InvariantCulture)})" : string.Empty));
             await Console.Out.FlushAsync();
             await Console.Error.WriteLineAsync(hint(url));
             await Task.Delay(Timeout.Infinite, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -195,7 +201,12 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
         {
             await Task.Delay(100);
         }
-        foreach (var pid in processes.Where(Alive))
+        var stuck = processes.Where(Alive).ToList();
+        if (stuck.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"ringkv: {stuck.Count} processes did not stop within 15 s of SIGTERM; killed.");
+        }
+        foreach (var pid in stuck)
         {
             UnixSignals.Send(pid, 9);
         }

@@ -150,8 +150,17 @@ public static class CoordinatorHost
         var membership = app.Services.GetRequiredService<MembershipService>();
         metrics.ObserveCoordinator(() => membership.Map.Epoch, () => membership.Health.Snapshot());
         var launcher = app.Services.GetRequiredService<NodeLauncher>();
-        // Nodes this coordinator started stop with it (SIGTERM, then SIGKILL after a grace period).
-        app.Lifetime.ApplicationStopping.Register(() => launcher.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        // A single coordinator's nodes stop with it (SIGTERM, then SIGKILL after a grace period). A
+        // group member's do not: another member supervises them when this one stops, and `up`
+        // stops them all when the cluster stops.
+        if (options.Self is null)
+        {
+            app.Lifetime.ApplicationStopping.Register(() => launcher.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        }
+        else
+        {
+            app.Lifetime.ApplicationStopping.Register(launcher.StopSupervising);
+        }
         NodeHost.UseCommonPipeline(app, nodeLimits.MaxKeyBytes);
         var audit = app.Services.GetRequiredService<AuditLog>();
         if (tokens is not null)

@@ -221,6 +221,12 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
         {
             return;
         }
+        if (!membership.Log.IsLeader)
+        {
+            // Only the group's leader restarts nodes (AdoptedNodes there sees this one gone).
+            _processes.TryRemove(id, out _);
+            return;
+        }
         var budget = _budgets.GetOrAdd(id, _ => RestartBudget.Default());
         var exitCode = process.ExitCode;
         if (!budget.OnCrash(time.GetUtcNow()))
@@ -251,6 +257,9 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
             LogRestartFailed(logger, id, ex.Message);
         }
     }
+
+    /// <summary>Stops watching the nodes started here without stopping them (a group member leaving them to the next leader).</summary>
+    public void StopSupervising() => _stopping.Cancel();
 
     /// <summary>SIGTERM to every launched node, then SIGKILL to any still running after the grace period.</summary>
     public async ValueTask DisposeAsync()

@@ -156,14 +156,18 @@ public sealed partial class MembershipAgent(
             Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs);
         try
         {
-            using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);
+            // A member that does not answer within two beats (stopped, or cut off) is left for the next:
+            // the leader must keep hearing from this node.
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            patience.CancelAfter(options.HeartbeatInterval * 2 + TimeSpan.FromSeconds(1));
+            using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, patience.Token);
             if ((int)response.StatusCode >= 500)
             {
                 // No leader behind this member: the next beat goes to another.
                 _coordinators.MoveOn(coordinator);
             }
             response.EnsureSuccessStatusCode();
-            var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.HeartbeatReply, stoppingToken))!;
+            var reply = (await response.Content.ReadFromJsonAsync(ControlPlaneJsonContext.Default.HeartbeatReply, patience.Token))!;
             if (Interlocked.Exchange(ref _beatFailures, 0) is > 0 and var failures)
             {
                 LogCoordinatorBack(logger, failures);
