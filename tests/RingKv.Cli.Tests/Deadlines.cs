@@ -8,6 +8,9 @@ internal static class Deadlines
 {
     public static readonly TimeSpan Command = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan NodeStart = TimeSpan.FromSeconds(60);
+
+    /// <summary>`up`: a coordinator group elected, then every node started and joined in stages.</summary>
+    public static readonly TimeSpan ClusterStart = TimeSpan.FromSeconds(180);
     public static readonly TimeSpan NodeStop = TimeSpan.FromSeconds(30);
 
     /// <summary>The first <c>./ringkv</c> call restores and builds in Release.</summary>

@@ -60,7 +60,7 @@ public sealed class NodeCommandTests
         using var dataDir = new TempDirectory("cli-up");
         await using var up = RingKvProcess.Start("up", "--port", "0", "--resp-port", "0", "--data-dir", dataDir.Path);
 
-        var url = await up.WaitForUrlAsync(Deadlines.NodeStart);
+        var url = await up.WaitForUrlAsync(Deadlines.ClusterStart);
         Assert.StartsWith("RingKV is up at http://127.0.0.1:", up.StandardOutput, StringComparison.Ordinal);
         var put = await RingKvProcess.RunAsync(["put", "up/k", "v", "--url", url.ToString()], Deadlines.Command);
         Assert.True(put.ExitCode == ExitCodes.Success, put.Description);

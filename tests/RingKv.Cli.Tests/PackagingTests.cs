@@ -73,7 +73,7 @@ public sealed class PackagingTests
         // The coordinator starts its nodes by running its own executable again: here, the installed command.
         await using var up = RingKvProcess.StartExecutable(ringkv, ["up", "--nodes", "1", "--replicas", "1", "--engine", "memory", "--port", "0", "--data-dir", work.Combine("up")],
             new RingKvProcessOptions { WorkingDirectory = work.Path });
-        var upUrl = await up.WaitForUrlAsync(Deadlines.NodeStart);
+        var upUrl = await up.WaitForUrlAsync(Deadlines.ClusterStart);
         using (var client = new RingKvClient(upUrl))
         {
             await client.PutAsync("packaged/through-gateway", "v");

@@ -15,7 +15,7 @@ public sealed class TlsCommandTests
         var otherAuthority = LocalAuthority.Ensure(elsewhere.Path, IPAddress.Loopback, TimeProvider.System).AuthorityFile;
         await using var up = RingKvProcess.Start(["up", "--tls", "--nodes", "3", "--port", "0", "--resp-port", "0", "--engine", "memory"], new RingKvProcessOptions { WorkingDirectory = home.Path });
 
-        var url = (await up.WaitForUrlAsync(Deadlines.NodeStart)).ToString();
+        var url = (await up.WaitForUrlAsync(Deadlines.ClusterStart)).ToString();
         Assert.StartsWith("RingKV is up at https://127.0.0.1:", up.StandardOutput, StringComparison.Ordinal);
         var authority = Path.Combine(home.Path, "ringkv-data", "tls", "ca.crt");
         Assert.True(File.Exists(authority), up.Describe());

@@ -12,7 +12,7 @@ namespace RingKv.Cluster.Tests;
 /// </summary>
 public sealed class CoordinatorGroupTests
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(180);
 
     [Fact]
     public async Task KillingTheLeaderUnderWritesElectsANewOneLosesNoAcknowledgedWriteAndTheNextNodeAddWorks()

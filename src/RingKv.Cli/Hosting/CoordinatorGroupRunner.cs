@@ -54,7 +54,7 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
         try
         {
             await Console.Error.WriteLineAsync($"Coordinator group of {members} at {url}; electing a leader, then starting {nodes} nodes (replication factor {options.ReplicationFactor})...");
-            var cluster = await WaitForAsync(http, url, c => c.TryGetProperty("leader", out var leader) && leader.ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(60));
+            var cluster = await WaitForAsync(http, url, c => c.TryGetProperty("leader", out var leader) && leader.ValueKind == JsonValueKind.String && c.GetProperty("committed").GetBoolean(), TimeSpan.FromSeconds(60));
             var have = cluster.GetProperty("nodes").GetArrayLength();
             for (var i = have; i < nodes; i++)
             {
@@ -74,7 +74,10 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
                     return ExitCodes.Failure;
                 }
             }
-            await WaitForAsync(http, url, c => c.GetProperty("nodes").EnumerateArray().Count(m => m.GetProperty("state").GetString() == "up") >= nodes, TimeSpan.FromSeconds(180));
+            // Up, and heard from: a map taken over from a single coordinator says "up" for nodes the
+            // leader has yet to start again.
+            await WaitForAsync(http, url, c => c.GetProperty("nodes").EnumerateArray().Count(m => m.GetProperty("state").GetString() == "up" &&
+                m.TryGetProperty("lastHeartbeatAgeMs", out var age) && age.ValueKind == JsonValueKind.Number && age.GetInt64() < 3000) >= nodes, TimeSpan.FromSeconds(180));
             await Console.Out.WriteLineAsync(announcement(url) + (options.RespEnabled ? $" (RESP {(scheme == "https" ? "rediss" : "redis")}://127.0.0.1:{options.RespPort.ToString(CultureInfo.InvariantCulture)})" : string.Empty));
             await Console.Out.FlushAsync();
             await Console.Error.WriteLineAsync(hint(url));

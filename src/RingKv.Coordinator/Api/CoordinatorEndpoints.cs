@@ -45,6 +45,9 @@ public static class CoordinatorEndpoints
                     extra.WriteNull("leader");
                 }
                 extra.WriteNumber("term", group.Term);
+                // False until this member has applied the group's first committed state (its map
+                // is then the cluster's, not an empty placeholder).
+                extra.WriteBoolean("committed", membership.Log.Current is not null);
                 extra.WriteStartArray("coordinators");
                 foreach (var member in group.Members)
                 {

@@ -1,4 +1,4 @@
-using System.Net;
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -20,6 +20,9 @@ public static class CoordinatorGroupEndpoints
 {
     /// <summary>Set on a request a follower passed on: the receiver must lead, never pass it on again.</summary>
     public const string ForwardedHeader = "X-RingKV-Forwarded-To-Leader";
+
+    /// <summary>How long a change sent to a member without a leader waits for one (an election takes about a second).</summary>
+    public static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(5);
 
     public static IEndpointRouteBuilder MapCoordinatorGroup(this IEndpointRouteBuilder routes)
     {
@@ -53,6 +56,19 @@ public static class CoordinatorGroupEndpoints
             var changes = !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) &&
                 (request.Path.StartsWithSegments("/v1/cluster") || request.Path.Equals("/internal/v1/join") || request.Path.Equals("/internal/v1/heartbeat"));
             if ((!readsLeaderState && !changes) || log.IsLeader)
+            {
+                await next(context);
+                return;
+            }
+            // Right after an election a member may not know the new leader yet: it learns of it at the
+            // leader's first heartbeat. A change waits for that rather than failing.
+            var patience = Stopwatch.StartNew();
+            while (changes && !request.Headers.ContainsKey(ForwardedHeader) && log.Leader is null && !log.IsLeader &&
+                patience.Elapsed < LeaderWait && !context.RequestAborted.IsCancellationRequested)
+            {
+                await Task.Delay(50, context.RequestAborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            if (log.IsLeader)
             {
                 await next(context);
                 return;

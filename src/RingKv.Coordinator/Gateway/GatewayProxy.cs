@@ -108,6 +108,14 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
             {
                 continue;
             }
+            catch (HttpRequestException) when (!context.RequestAborted.IsCancellationRequested && SafeToRepeat(context.Request))
+            {
+                // The node died under the request. A read, or a write whose outcome does not depend
+                // on what is stored (unconditional PUT or DELETE: repeating it stores the same bytes
+                // again, with a newer version), goes to the next replica, so a client of the
+                // printed URL never sees one process's death.
+                continue;
+            }
             catch (HttpRequestException ex)
             {
                 await Problem.WriteAsync(context, 502, "node-unreachable", "The node did not answer", $"Node {node.Id} failed while handling the request ({ex.Message}). The request may or may not have been applied; retry it.");
@@ -140,6 +148,12 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
         }
         await Problem.WriteAsync(context, 503, "no-nodes", "No node answered", $"None of the {candidates.Count} up nodes accepted a connection.");
     }
+
+    /// <summary>Whether a request may be sent again to another node after the first died under it.</summary>
+    private static bool SafeToRepeat(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) ||
+        ((HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method)) &&
+         !request.Headers.ContainsKey("If-Match") && !request.Headers.ContainsKey("If-None-Match"));
 
     /// <summary>
     /// The up nodes to try, in order: for a key, its up replicas first (starting with a different
