@@ -13,6 +13,7 @@ using OpenTelemetry.Metrics;
 using RingKv.Core.Keys;
 using RingKv.Core.Versioning;
 using RingKv.Node.AntiEntropy;
+using RingKv.Node.Backup;
 using RingKv.Node.Api;
 using RingKv.Node.Api.OpenApi;
 using RingKv.Node.Data;
@@ -207,6 +208,7 @@ public static class NodeHost
         app.MapKvApi();
         app.MapNodeClusterApi();
         app.MapAntiEntropyApi();
+        app.MapBackupApi();
         return app;
     }
 
