@@ -70,7 +70,7 @@ public sealed class BackupFormatTests
     [InlineData(1, 1)]
     [InlineData(3, 3)]
     [InlineData(5, 3)]
-    public void ASpansPartsCoverItExactlyOnceEachWithThePreferenceListOfItsTokens(int nodes, int replicationFactor)
+    public void ASpansPartsCoverItExactlyOnceEachWithThePreferenceListOfItsTokensAndAreFoundByToken(int nodes, int replicationFactor)
     {
         var random = new Random(nodes * 31 + replicationFactor);
         var vnodes = new List<VirtualNode>();
@@ -101,6 +101,8 @@ public sealed class BackupFormatTests
                 }
                 Assert.Equal(ring.PreferenceList(parts[p].First, replicationFactor), parts[p].Replicas);
                 Assert.Equal(ring.PreferenceList(parts[p].Last, replicationFactor), parts[p].Replicas);
+                Assert.Same(parts[p], BackupPlan.PartOf(parts, parts[p].First));
+                Assert.Same(parts[p], BackupPlan.PartOf(parts, parts[p].Last));
             }
         }
     }

@@ -21,6 +21,8 @@ public sealed class BackupTests(ITestOutputHelper output)
     [Fact]
     public async Task ABackupUnderLoadRestoresIntoASmallerClusterWithValuesAndExpiryAndKeepsNewerValues()
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
         using var directory = new TempDirectory("backup");
         var backup = directory.Combine("b1");
         var keys = Enumerable.Range(0, 300).Select(i => "before/" + i.ToString(CultureInfo.InvariantCulture)).ToList();
@@ -31,6 +33,7 @@ public sealed class BackupTests(ITestOutputHelper output)
 
         await using (var source = await TestCluster.StartAsync(nodes: 3))
         {
+            Phase("source cluster of 3 up");
             var nodes = source.Nodes;
             Assert.Equal(HttpStatusCode.NoContent, await source.PutAsync(nodes[0].Url, "expiring", "soon gone", "?ttl=1"));
             await Parallel.ForEachAsync(keys.Select((key, i) => (key, i)), Clients, async (item, _) =>
@@ -38,23 +41,29 @@ public sealed class BackupTests(ITestOutputHelper output)
                 var (key, i) = item;
                 Assert.Equal(HttpStatusCode.NoContent, await source.PutAsync(nodes[i % nodes.Count].Url, key, "value of " + key, i % 5 == 0 ? "?ttl=3600" : ""));
             });
-            foreach (var key in deleted)
+            await Parallel.ForEachAsync(deleted, Clients, async (key, _) =>
             {
                 using var delete = await source.Http.DeleteAsync(new Uri(nodes[0].Url, "/v1/kv/" + key));
                 Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
-            }
-            foreach (var key in keys.Where(k => !deleted.Contains(k)))
+            });
+            await Parallel.ForEachAsync(keys.Where(k => !deleted.Contains(k)), Clients, async (key, _) =>
             {
                 using var get = await source.Http.GetAsync(new Uri(nodes[1].Url, "/v1/kv/" + key));
-                expected[key] = (await get.Content.ReadAsStringAsync(), get.Headers.TryGetValues("X-RingKV-Expires-At", out var at) ? at.Single() : null);
-            }
+                var read = (await get.Content.ReadAsStringAsync(), get.Headers.TryGetValues("X-RingKV-Expires-At", out var at) ? at.Single() : null);
+                lock (expected)
+                {
+                    expected[key] = read;
+                }
+            });
             await Eventually.WaitUntilAsync(async () => (await source.GetAsync(nodes[0].Url, "expiring")).Status == HttpStatusCode.NotFound,
                 TimeSpan.FromSeconds(10), () => "the key written with ?ttl=1 did not expire");
 
+            Phase("keys written, deleted and read back");
             await using (var load = new WriteLoad(source, "during"))
             {
                 await Eventually.WaitUntilAsync(() => load.Acknowledged.Count >= 20, TimeSpan.FromSeconds(20), () => $"the write load got {load.Acknowledged.Count} acknowledgements");
                 var taken = await RingKvProcess.RunAsync(["backup", backup, "--url", source.CoordinatorUrl.ToString()], CommandDeadline);
+                Phase("backup taken");
                 output.WriteLine(taken.Description);
                 Assert.True(taken.ExitCode == ExitCodes.Success, taken.Description);
                 Assert.Contains("entries/s", taken.StandardError, StringComparison.Ordinal);
@@ -64,7 +73,7 @@ public sealed class BackupTests(ITestOutputHelper output)
             }
             foreach (var node in nodes)
             {
-                Assert.Contains("action=backup-read", node.Process!.StandardOutput, StringComparison.Ordinal);
+                Assert.Contains("action=backup-read", node.Process!.StandardError + node.Process.StandardOutput, StringComparison.Ordinal);
             }
 
             // Ranges lost from an interrupted run are read again by the next; the others are kept.
@@ -81,21 +90,25 @@ public sealed class BackupTests(ITestOutputHelper output)
             }
             var resumed = await RingKvProcess.RunAsync(["backup", backup, "--url", source.CoordinatorUrl.ToString()], CommandDeadline);
             Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.Description);
-            Assert.Contains("56 of 64 ranges already done", resumed.StandardError, StringComparison.Ordinal);
+            Assert.Contains("120 of 128 ranges already done", resumed.StandardError, StringComparison.Ordinal);
             Assert.All(lost, file => Assert.True(File.Exists(Path.Combine(backup, file)), file + " was not written again"));
 
+            Phase("backup resumed");
             var verified = await RingKvProcess.RunAsync(["backup", "verify", backup], CommandDeadline);
             Assert.True(verified.ExitCode == ExitCodes.Success, verified.Description);
         }
 
+        Phase("backup verified, source cluster stopped");
         await using var target = await TestCluster.StartAsync(nodes: 2, replicas: 2);
+        Phase("target cluster of 2 up");
         var newer = keys[25];
         Assert.Equal(HttpStatusCode.NoContent, await target.PutAsync(target.Nodes[0].Url, newer, "written after the backup"));
 
         var restored = await RingKvProcess.RunAsync(["restore", backup, "--url", target.CoordinatorUrl.ToString()], CommandDeadline);
+        Phase("restored");
         output.WriteLine(restored.Description);
         Assert.True(restored.ExitCode == ExitCodes.Success, restored.Description);
-        Assert.Contains(target.Nodes, n => n.Process!.StandardOutput.Contains("action=restore", StringComparison.Ordinal));
+        Assert.Contains(target.Nodes, n => (n.Process!.StandardError + n.Process.StandardOutput).Contains("action=restore", StringComparison.Ordinal));
 
         await Parallel.ForEachAsync(expected, Clients, async (pair, _) =>
         {
@@ -122,6 +135,7 @@ public sealed class BackupTests(ITestOutputHelper output)
             Assert.True(status == HttpStatusCode.NotFound || body == value, $"{key}: {status} {body}, written as {value}");
         }
 
+        Phase("restored keys checked");
         // A damaged file is found by verify, and restore refuses the backup before sending anything.
         var victim = Directory.EnumerateFiles(Path.Combine(backup, "ranges")).First(f => new FileInfo(f).Length > 0);
         var bytes = await File.ReadAllBytesAsync(victim);
@@ -133,6 +147,7 @@ public sealed class BackupTests(ITestOutputHelper output)
         var refused = await RingKvProcess.RunAsync(["restore", backup, "--url", target.CoordinatorUrl.ToString()], CommandDeadline);
         Assert.Equal(ExitCodes.Failure, refused.ExitCode);
         Assert.Contains("nothing was restored", refused.StandardError, StringComparison.Ordinal);
+        Phase("damage found");
     }
 
     /// <summary>The manifest as an interrupted run leaves it: not complete, its first <paramref name="lost"/> spans not finished.</summary>

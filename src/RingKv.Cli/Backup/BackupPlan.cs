@@ -9,12 +9,15 @@ public sealed record BackupPart(ulong First, ulong Last, IReadOnlyList<string> R
 /// How a backup divides the ring (docs/BACKUP.md): a fixed number of equal token spans, each one
 /// file, whatever the cluster's size, so a resumed backup finds the same spans even if the ring
 /// changed in between; and within a span, the parts that the ring's ranges give, each with its
-/// preference list. Pure: no I/O.
+/// preference list, which say whose copy of an entry counts. Pure: no I/O.
 /// </summary>
 public static class BackupPlan
 {
-    /// <summary>Files per backup: enough to resume at a fine grain and read several at once, few enough to list.</summary>
-    public const int DefaultSpanCount = 64;
+    /// <summary>
+    /// Files per backup: each span is one request (and its pages) per node, and is merged in
+    /// memory, so more spans hold less at once; few enough to list, and to resume at a fine grain.
+    /// </summary>
+    public const int DefaultSpanCount = 128;
 
     /// <summary>Span <paramref name="index"/> of <paramref name="count"/> (a power of two): inclusive first and last token.</summary>
     public static (ulong First, ulong Last) Span(int index, int count)
@@ -53,6 +56,29 @@ public static class BackupPlan
         }
         parts.Sort((a, b) => a.First.CompareTo(b.First));
         return parts;
+    }
+
+    /// <summary>The part holding <paramref name="token"/>, from parts sorted by their first token (as <see cref="Parts"/> returns them).</summary>
+    public static BackupPart PartOf(IReadOnlyList<BackupPart> parts, ulong token)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        int low = 0, high = parts.Count - 1;
+        while (low < high)
+        {
+            var middle = (low + high + 1) / 2;
+            if (parts[middle].First <= token)
+            {
+                low = middle;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+        var part = parts[low];
+        return token >= part.First && token <= part.Last
+            ? part
+            : throw new ArgumentOutOfRangeException(nameof(token), token, "The token lies outside every part.");
     }
 
     /// <summary>A ring range (start exclusive, end inclusive, may wrap) as one or two inclusive intervals.</summary>

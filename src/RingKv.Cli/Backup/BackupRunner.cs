@@ -14,7 +14,7 @@ namespace RingKv.Cli.Backup;
 /// </summary>
 public sealed class BackupRunner(HttpClient http, Uri coordinator, TextWriter output, TextWriter progress)
 {
-    /// <summary>Spans read at once: each reads its parts one after the other, from every replica at once.</summary>
+    /// <summary>Spans read at once, each from every node that holds part of it, at once.</summary>
     public const int ParallelSpans = 4;
 
     /// <summary>Entries per page asked of a node.</summary>
@@ -142,36 +142,31 @@ public sealed class BackupRunner(HttpClient http, Uri coordinator, TextWriter ou
     {
         var (first, last) = BackupPlan.Span(index, manifest.SpanCount);
         var parts = BackupPlan.Parts(first, last, topology.Ring.Ranges(topology.ReplicationFactor));
+        var (copies, minRead) = await ReadReplicasAsync(topology, first, last, parts, manifest.BackupId, cancellationToken);
         var name = Path.Combine(SpansFolder, index.ToString("D4", CultureInfo.InvariantCulture) + ".ndjson");
         var path = Path.Combine(directory, name);
         var partial = path + ".partial";
         long entries = 0, tombstones = 0, bytes = 0, expired = 0;
-        var minRead = int.MaxValue;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
         {
             var buffer = new ArrayBufferWriter<byte>(1 << 16);
-            foreach (var part in parts)
+            var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var entry in NewestMerge.Merge(copies))
             {
-                var copies = await ReadReplicasAsync(topology, part, manifest.BackupId, cancellationToken);
-                minRead = Math.Min(minRead, copies.Count);
-                var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                foreach (var entry in NewestMerge.Merge(copies))
+                if (entry.ExpiresAtMs != 0 && entry.ExpiresAtMs <= nowMs)
                 {
-                    if (entry.ExpiresAtMs != 0 && entry.ExpiresAtMs <= nowMs)
-                    {
-                        expired++;
-                        continue;
-                    }
-                    BackupLine.Write(buffer, entry);
-                    meter.Add(1);
-                    entries++;
-                    tombstones += entry.Deleted ? 1 : 0;
-                    bytes += entry.Value.Length;
-                    if (buffer.WrittenCount >= 1 << 16)
-                    {
-                        await FlushAsync(file, sha, buffer, cancellationToken);
-                    }
+                    expired++;
+                    continue;
+                }
+                BackupLine.Write(buffer, entry);
+                meter.Add(1);
+                entries++;
+                tombstones += entry.Deleted ? 1 : 0;
+                bytes += entry.Value.Length;
+                if (buffer.WrittenCount >= 1 << 16)
+                {
+                    await FlushAsync(file, sha, buffer, cancellationToken);
                 }
             }
             await FlushAsync(file, sha, buffer, cancellationToken);
@@ -190,7 +185,7 @@ public sealed class BackupRunner(HttpClient http, Uri coordinator, TextWriter ou
             Bytes = bytes,
             ExpiredSkipped = expired,
             Sha256 = Convert.ToHexStringLower(sha.GetHashAndReset()),
-            MinReplicasRead = minRead == int.MaxValue ? 0 : minRead,
+            MinReplicasRead = minRead,
             FinishedAt = DateTimeOffset.UtcNow,
         };
     }
@@ -203,29 +198,53 @@ public sealed class BackupRunner(HttpClient http, Uri coordinator, TextWriter ou
     }
 
     /// <summary>
-    /// Every replica of the part that is up, read at once; those that fail are left out. At least
-    /// one must answer: the part's copies are then merged, newest wins.
+    /// Every node that replicates a part of the span and is up is asked for the whole span at once
+    /// (one request and its pages per node, not one per part); of what a node sends, only entries of
+    /// parts it replicates count, so a stray copy an old owner still holds is not taken for a
+    /// replica's. Nodes that fail are left out, but each part needs at least one of its replicas.
     /// </summary>
-    private async Task<List<IReadOnlyList<StoredEntry>>> ReadReplicasAsync(ClusterTopology topology, BackupPart part, string backupId, CancellationToken cancellationToken)
+    /// <returns>Each node's counted entries, and the fewest replicas any part was read from.</returns>
+    private async Task<(List<IReadOnlyList<StoredEntry>> Copies, int MinRead)> ReadReplicasAsync(
+        ClusterTopology topology, ulong first, ulong last, IReadOnlyList<BackupPart> parts, string backupId, CancellationToken cancellationToken)
     {
-        var replicas = part.Replicas.Distinct(StringComparer.Ordinal).Select(id => topology.Members.GetValueOrDefault(id)).ToList();
-        var reads = replicas.Where(m => m is { IsUp: true }).Select(m => TryReadAsync(m!, part, backupId, cancellationToken)).ToList();
-        var results = await Task.WhenAll(reads);
-        var copies = results.Where(r => r.Entries is not null).Select(r => r.Entries!).ToList();
-        if (copies.Count == 0)
+        var holders = parts.SelectMany(p => p.Replicas).Distinct(StringComparer.Ordinal).ToList();
+        var asked = holders.Select(id => topology.Members.GetValueOrDefault(id)).Where(m => m is { IsUp: true }).Select(m => m!).ToList();
+        var results = await Task.WhenAll(asked.Select(m => TryReadAsync(m, first, last, backupId, cancellationToken)));
+        var read = new HashSet<string>(StringComparer.Ordinal);
+        var copies = new List<IReadOnlyList<StoredEntry>>();
+        for (var i = 0; i < asked.Count; i++)
         {
-            var why = string.Join("; ", results.Select(r => r.Error).Concat(replicas.Where(m => m is not { IsUp: true }).Select(m => m is null ? "a replica unknown to the coordinator" : $"{m.Id} is {m.State}")));
-            throw new BackupException(string.Create(CultureInfo.InvariantCulture,
-                $"no replica of tokens [{part.First:x16}, {part.Last:x16}] ({string.Join(", ", part.Replicas)}) could be read: {why}"));
+            if (results[i].Entries is not { } entries)
+            {
+                continue;
+            }
+            var id = asked[i].Id;
+            read.Add(id);
+            copies.Add(entries.Where(e => BackupPlan.PartOf(parts, e.Token).Replicas.Contains(id, StringComparer.Ordinal)).ToList());
         }
-        return copies;
+        var minRead = int.MaxValue;
+        foreach (var part in parts)
+        {
+            var replicas = part.Replicas.Distinct(StringComparer.Ordinal).ToList();
+            var count = replicas.Count(read.Contains);
+            if (count == 0)
+            {
+                var why = results.Where(r => r.Error.Length > 0).Select(r => r.Error)
+                    .Concat(replicas.Select(id => topology.Members.GetValueOrDefault(id)).Where(m => m is not { IsUp: true })
+                        .Select(m => m is null ? "a replica unknown to the coordinator" : $"{m.Id} is {m.State}"));
+                throw new BackupException(string.Create(CultureInfo.InvariantCulture,
+                    $"no replica of tokens [{part.First:x16}, {part.Last:x16}] ({string.Join(", ", replicas)}) could be read: {string.Join("; ", why)}"));
+            }
+            minRead = Math.Min(minRead, count);
+        }
+        return (copies, minRead);
     }
 
-    private async Task<(IReadOnlyList<StoredEntry>? Entries, string Error)> TryReadAsync(ClusterTopology.Member member, BackupPart part, string backupId, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<StoredEntry>? Entries, string Error)> TryReadAsync(ClusterTopology.Member member, ulong first, ulong last, string backupId, CancellationToken cancellationToken)
     {
         try
         {
-            return (await ReadAsync(member, part, backupId, cancellationToken), string.Empty);
+            return (await ReadAsync(member, first, last, backupId, cancellationToken), string.Empty);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or BackupException or JsonException && !cancellationToken.IsCancellationRequested)
         {
@@ -233,14 +252,14 @@ public sealed class BackupRunner(HttpClient http, Uri coordinator, TextWriter ou
         }
     }
 
-    private async Task<IReadOnlyList<StoredEntry>> ReadAsync(ClusterTopology.Member member, BackupPart part, string backupId, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<StoredEntry>> ReadAsync(ClusterTopology.Member member, ulong first, ulong last, string backupId, CancellationToken cancellationToken)
     {
         var entries = new List<StoredEntry>();
         string? cursor = null;
         do
         {
             var query = string.Create(CultureInfo.InvariantCulture,
-                $"{BackupEndpoints.RangePath}?first={part.First:x16}&last={part.Last:x16}&limit={PageLimit}&backup={backupId}");
+                $"{BackupEndpoints.RangePath}?first={first:x16}&last={last:x16}&limit={PageLimit}&backup={backupId}");
             if (cursor is not null)
             {
                 query += "&cursor=" + Uri.EscapeDataString(cursor);
