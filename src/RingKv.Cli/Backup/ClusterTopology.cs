@@ -44,6 +44,10 @@ public sealed record ClusterTopology(long Epoch, int ReplicationFactor, Consiste
     private static async Task<JsonElement> GetJsonAsync(HttpClient http, Uri uri, CancellationToken cancellationToken)
     {
         using var response = await http.GetAsync(uri, cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            throw new BackupException($"GET {uri} answered 404: give the coordinator's URL (./ringkv up prints it), which serves the ring.");
+        }
         if (!response.IsSuccessStatusCode)
         {
             throw new BackupException($"GET {uri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
