@@ -14,7 +14,6 @@ public sealed class HelpTests
     [InlineData("keys")]
     [InlineData("bench")]
     [InlineData("backup")]
-    [InlineData("backup", "verify")]
     [InlineData("restore")]
     public async Task HelpDescribesEveryCommandAndExitsWithZero(params string[] command)
     {
