@@ -22,6 +22,8 @@ public static partial class RingKvCommandLine
         root.Subcommands.Add(GetCommand.Create());
         root.Subcommands.Add(DeleteCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(BackupCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
     }

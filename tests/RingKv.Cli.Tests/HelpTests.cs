@@ -13,6 +13,8 @@ public sealed class HelpTests
     [InlineData("delete")]
     [InlineData("keys")]
     [InlineData("bench")]
+    [InlineData("backup")]
+    [InlineData("restore")]
     public async Task HelpDescribesEveryCommandAndExitsWithZero(params string[] command)
     {
         var result = await RingKvProcess.RunAsync([.. command, "--help"], Deadlines.Command);

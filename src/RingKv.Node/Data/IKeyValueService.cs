@@ -18,6 +18,13 @@ public interface IKeyValueService
     /// <summary>Writes and waits for <paramref name="writeQuorum"/> acknowledgements (null: the service default).</summary>
     ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Writes an entry with the version it already carries (a restored backup) and waits for
+    /// <paramref name="writeQuorum"/> acknowledgements. Never re-stamped: a replica holding a newer
+    /// version keeps it, and the result is <see cref="WriteStatus.Stale"/> (last writer wins).
+    /// </summary>
+    ValueTask<WriteResult> RestoreAsync(StoredEntry entry, int? writeQuorum, CancellationToken cancellationToken);
+
     /// <summary>Live keys after a position, in a stable order. At most <paramref name="limit"/> keys.</summary>
     ValueTask<KeyPage> ListKeysAsync(string prefix, ScanPosition after, int limit, CancellationToken cancellationToken);
 

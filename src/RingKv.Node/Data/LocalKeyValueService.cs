@@ -13,6 +13,9 @@ public sealed class LocalKeyValueService(IStorageEngine engine, TimeProvider tim
     public ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken) =>
         engine.WriteAsync(entry, precondition, cancellationToken);
 
+    public ValueTask<WriteResult> RestoreAsync(StoredEntry entry, int? writeQuorum, CancellationToken cancellationToken) =>
+        engine.WriteAsync(entry, WritePrecondition.None, cancellationToken);
+
     public ValueTask<KeyPage> ListKeysAsync(string prefix, ScanPosition after, int limit, CancellationToken cancellationToken) =>
         ValueTask.FromResult(LocalListing.Page(engine, prefix, after, limit, time.GetUtcNow().ToUnixTimeMilliseconds()));
 }

@@ -15,6 +15,7 @@ using RingKv.Core.Versioning;
 using RingKv.Node.AntiEntropy;
 using RingKv.Node.Api;
 using RingKv.Node.Api.OpenApi;
+using RingKv.Node.Backup;
 using RingKv.Node.Data;
 using RingKv.Node.Internode;
 using RingKv.Node.Membership;
@@ -207,6 +208,7 @@ public static class NodeHost
         app.MapKvApi();
         app.MapNodeClusterApi();
         app.MapAntiEntropyApi();
+        app.MapBackupApi();
         return app;
     }
 

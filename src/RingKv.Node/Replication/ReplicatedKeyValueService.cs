@@ -135,18 +135,25 @@ public sealed partial class ReplicatedKeyValueService(
 
     private Task<WriteResult> WriteToReplicasAsync(ClusterMap map, StoredEntry entry, int? writeQuorum, CancellationToken cancellationToken)
     {
-        var replicas = WriteTargets(map, entry.Token);
+        var (replicas, required) = WritePlan(map, entry.Token, writeQuorum);
+        return WriteAtQuorumAsync(map, replicas, required, entry, cancellationToken);
+    }
+
+    /// <summary>The replicas a write of the token goes to and the acknowledgements it needs.</summary>
+    private (IReadOnlyList<ReplicaTarget> Replicas, int Required) WritePlan(ClusterMap map, ulong token, int? writeQuorum)
+    {
+        var replicas = WriteTargets(map, token);
         var required = Math.Min(writeQuorum ?? Api.QuorumParameters.Majority(map.ReplicationFactor), Math.Max(1, map.Ring.NodeCount));
         // While members join or leave, the key's future owners get the write too and must
         // acknowledge it (Cassandra's pending endpoints): a write that lands mid-transfer is never
         // missed by the node that will own the key.
-        var pending = PendingTargets(map, entry.Token, replicas);
+        var pending = PendingTargets(map, token, replicas);
         if (pending.Count > 0)
         {
             required += pending.Count;
             replicas = [.. replicas, .. pending];
         }
-        return WriteAtQuorumAsync(map, replicas, required, entry, cancellationToken);
+        return (replicas, required);
     }
 
     public async ValueTask<KeyPage> ListKeysAsync(string prefix, ScanPosition after, int limit, CancellationToken cancellationToken)

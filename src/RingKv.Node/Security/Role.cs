@@ -9,6 +9,6 @@ public enum Role
     /// <summary>Also PUT and DELETE of keys.</summary>
     Write = 2,
 
-    /// <summary>Also cluster changes (add and remove nodes, cancel transfers) and <c>/v1/local</c>.</summary>
+    /// <summary>Also cluster changes (add and remove nodes, cancel transfers), <c>/v1/local</c> and <c>/v1/admin</c> (backup and restore).</summary>
     Admin = 3,
 }

@@ -57,6 +57,9 @@ public sealed class AuthTests : IAsyncLifetime
     [InlineData("write", "GET", "/v1/local/kv/k", 403)]
     [InlineData("admin", "GET", "/v1/local/kv/missing", 404)]
     [InlineData("admin", "PUT", "/v1/kv/k", 204)]
+    [InlineData("write", "GET", "/v1/admin/backup/range?first=0000000000000000&last=ffffffffffffffff", 403)]
+    [InlineData("admin", "GET", "/v1/admin/backup/range?first=0000000000000000&last=ffffffffffffffff", 200)]
+    [InlineData("write", "POST", "/v1/admin/restore", 403)]
     [InlineData(null, "GET", "/health/live", 200)]
     public async Task EachRoleGetsWhatItMayAndNothingMore(string? who, string method, string path, int expected)
     {

@@ -30,6 +30,10 @@ internal static class ParameterTransformer
             Integer(1, KvEndpoints.MaxListLimit, KvEndpoints.DefaultListLimit)),
         ["cursor"] = () => Parameter("cursor", "The previous page's cursor, exactly as received. Omit to start from the beginning.",
             new OpenApiSchema { Type = JsonSchemaType.String }),
+        ["first"] = () => Parameter("first", "The span's first token, 16 hex digits (included).", TokenSchema()),
+        ["last"] = () => Parameter("last", "The span's last token, 16 hex digits (included), at least first.", TokenSchema()),
+        ["backup"] = () => Parameter("backup", "The backup's id (1..64 letters, digits, '-'): the audit log names it once per node.", OperationIdSchema()),
+        ["restore"] = () => Parameter("restore", "The restore's id (1..64 letters, digits, '-'): the audit log names it once per node.", OperationIdSchema()),
         ["force"] = () => Parameter("force", "true: remove a dead node at once, without moving its ranges first.",
             new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(false) }),
         ["ranges"] = () => Parameter("ranges", "true: also list every range this node drives.",
@@ -113,6 +117,10 @@ internal static class ParameterTransformer
         Maximum = maximum.ToString(CultureInfo.InvariantCulture),
         Default = defaultValue is { } value ? JsonValue.Create(value) : null,
     };
+
+    private static OpenApiSchema TokenSchema() => new() { Type = JsonSchemaType.String, Pattern = "^[0-9a-fA-F]{16}$" };
+
+    private static OpenApiSchema OperationIdSchema() => new() { Type = JsonSchemaType.String, Pattern = "^[A-Za-z0-9-]{1,64}$" };
 
     private static OpenApiSchema VersionSchema() => new() { Type = JsonSchemaType.String, Pattern = "^\"[0-9a-f]{16}-[0-9a-f]{8}\"$" };
 }
