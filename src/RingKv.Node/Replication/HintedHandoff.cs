@@ -18,7 +18,7 @@ public sealed partial class HintedHandoff(
     IHintStore hints,
     IStorageEngine local,
     ClusterView view,
-    PeerClients peers,
+    IReplicaTransport peers,
     ILogger<HintedHandoff> logger) : BackgroundService
 {
     private const int BatchSize = 256;
@@ -62,7 +62,7 @@ public sealed partial class HintedHandoff(
                 if (member is not null)
                 {
                     var peer = peers.For(member.InternodeUrl);
-                    await Task.WhenAll(batch.Select(hint => peer.WriteAsync(hint.Entry.ToMessage())));
+                    await Task.WhenAll(batch.Select(hint => peer.WriteAsync(hint.Entry)));
                 }
                 else
                 {
@@ -72,7 +72,7 @@ public sealed partial class HintedHandoff(
                 replayed += batch.Count;
             }
         }
-        catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException)
+        catch (ReplicaCallException ex)
         {
             LogReplayPaused(logger, owner, ex.Message);
         }
@@ -92,7 +92,7 @@ public sealed partial class HintedHandoff(
             }
             else if (map.FindMember(id) is { State: MemberState.Up } replica)
             {
-                await peers.For(replica.InternodeUrl).WriteAsync(entry.ToMessage());
+                await peers.For(replica.InternodeUrl).WriteAsync(entry);
             }
         }
     }
