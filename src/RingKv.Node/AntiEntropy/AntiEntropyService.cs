@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RingKv.Core.AntiEntropy;
@@ -189,7 +188,7 @@ public sealed partial class AntiEntropyService : BackgroundService
                 }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested &&
-                ex is ReplicaCallException or RpcException or HttpRequestException or IOException or InvalidDataException)
+                ex is ReplicaCallException or IOException or InvalidDataException)
             {
                 // The peer is down or failing: leave its other ranges to the next round rather than
                 // wait out a deadline for each. Logged once per peer per round.

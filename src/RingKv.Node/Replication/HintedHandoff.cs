@@ -19,13 +19,14 @@ public sealed partial class HintedHandoff(
     IStorageEngine local,
     ClusterView view,
     IReplicaTransport peers,
+    TimeProvider time,
     ILogger<HintedHandoff> logger) : BackgroundService
 {
     private const int BatchSize = 256;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

@@ -120,7 +120,8 @@ public sealed class ReplicaCluster : IAsyncDisposable
             Clock = new HybridLogicalClock(cluster.Time, cluster.Options.MaxClockSkew);
             View.SetSelf(id);
             Replica = cluster.Network.Add(Url(id), Engine, Hints, Clock);
-            Service = new ReplicatedKeyValueService(Engine, Hints, View, cluster.Network.TransportFor(Clock), Clock, cluster.Options, Metrics,
+            Transport = cluster.Network.TransportFor(Clock);
+            Service = new ReplicatedKeyValueService(Engine, Hints, View, Transport, Clock, cluster.Options, Metrics,
                 cluster.Time, NullLogger<ReplicatedKeyValueService>.Instance);
         }
 
@@ -148,6 +149,9 @@ public sealed class ReplicaCluster : IAsyncDisposable
             get => Replica.Fault;
             set => Replica.Fault = value;
         }
+
+        /// <summary>This node's transport to its peers, as its background services get it.</summary>
+        public InMemoryReplicaTransport Transport { get; }
 
         public Task<WriteResult> PutAsync(StoredEntry entry, int? w = null) =>
             Service.WriteAsync(entry, WritePrecondition.None, w, CancellationToken.None).AsTask();

@@ -147,9 +147,18 @@ public sealed class GrpcReplicaPeer : IReplicaPeer, IAsyncDisposable
     public async IAsyncEnumerable<EntryChunk> StreamRangeAsync(TokenRange range, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var options = _owner.Options;
-        using var call = Client.StreamRange(
-            new StreamRangeRequest { Header = _owner.Header(), Start = range.Start, End = range.End },
-            deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
+        AsyncServerStreamingCall<Protocol.RangeChunk> opened;
+        try
+        {
+            opened = Client.StreamRange(
+                new StreamRangeRequest { Header = _owner.Header(), Start = range.Start, End = range.End },
+                deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
+        }
+        catch (Exception ex) when (GrpcReplicaTransport.IsCallFailure(ex))
+        {
+            throw GrpcReplicaTransport.Failure(ex);
+        }
+        using var call = opened;
         while (true)
         {
             Protocol.RangeChunk chunk;
