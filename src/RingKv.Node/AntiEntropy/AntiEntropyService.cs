@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RingKv.Core.AntiEntropy;
@@ -44,9 +43,8 @@ public sealed partial class AntiEntropyService : BackgroundService
     public AntiEntropyService(
         IStorageEngine engine,
         ClusterView view,
-        PeerClients peers,
+        IReplicaTransport peers,
         HybridLogicalClock clock,
-        NodeOptions nodeOptions,
         AntiEntropyOptions options,
         AntiEntropyProgress progress,
         TombstonePurger purger,
@@ -62,7 +60,7 @@ public sealed partial class AntiEntropyService : BackgroundService
         _time = time;
         _logger = logger;
         _metrics = new AntiEntropyMetrics(progress, time);
-        _exchange = new ReplicaExchange(engine, peers, clock, nodeOptions, options, metrics);
+        _exchange = new ReplicaExchange(engine, peers, clock, options, metrics);
         _engine = engine;
         _purger = purger;
         _tombstones = tombstones;
@@ -190,7 +188,7 @@ public sealed partial class AntiEntropyService : BackgroundService
                 }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested &&
-                ex is RpcException or HttpRequestException or IOException or InvalidDataException)
+                ex is ReplicaCallException or IOException or InvalidDataException)
             {
                 // The peer is down or failing: leave its other ranges to the next round rather than
                 // wait out a deadline for each. Logged once per peer per round.

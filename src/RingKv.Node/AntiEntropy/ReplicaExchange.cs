@@ -1,4 +1,3 @@
-using Grpc.Core;
 using RingKv.Core.AntiEntropy;
 using RingKv.Core.Cluster;
 using RingKv.Core.Ring;
@@ -6,7 +5,6 @@ using RingKv.Core.Versioning;
 using RingKv.Node.Data;
 using RingKv.Node.Hosting;
 using RingKv.Node.Internode;
-using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Observability;
 using RingKv.Storage;
 
@@ -20,9 +18,8 @@ namespace RingKv.Node.AntiEntropy;
 /// </summary>
 public sealed class ReplicaExchange(
     IStorageEngine engine,
-    PeerClients peers,
+    IReplicaTransport peers,
     HybridLogicalClock clock,
-    NodeOptions nodeOptions,
     AntiEntropyOptions options,
     NodeMetrics metrics)
 {
@@ -34,7 +31,7 @@ public sealed class ReplicaExchange(
     public MerkleTree BuildLocalTree(TokenRange range, CancellationToken cancellationToken, Action<StoredEntry>? visit = null) =>
         LocalRangeTree.Build(engine, range, RangeTreeDepth.Clamp(range, options.MaxTreeDepth), cancellationToken, visit);
 
-    /// <exception cref="RpcException">The peer failed or is unreachable.</exception>
+    /// <exception cref="ReplicaCallException">The peer failed or is unreachable.</exception>
     /// <exception cref="InvalidDataException">The peer answered something that cannot be right.</exception>
     public async Task<ExchangeOutcome> RunAsync(MerkleTree local, ClusterMember peer, ScanPacer pacer, CancellationToken cancellationToken)
     {
@@ -43,16 +40,13 @@ public sealed class ReplicaExchange(
         // tree's own depth, of which it is then a level.
         var depth = RangeTreeDepth.Clamp(range, RangeTreeDepth.ForEntries(local.Root.Count, options.LeafEntries, local.Depth));
         var client = peers.For(peer.InternodeUrl);
-        var reply = await client.Client.RangeTreeAsync(
-            new RangeTreeRequest { Header = peers.Header(), Start = range.Start, End = range.End, Depth = depth },
-            deadline: Deadline(), cancellationToken: cancellationToken);
-        peers.Observe(reply.Header);
-        if (reply.Leaves.Count != 1 << depth)
+        var leaves = await client.RangeTreeAsync(range, depth, options.CallTimeout, cancellationToken);
+        if (leaves.Count != 1 << depth)
         {
-            throw new InvalidDataException($"{peer.Id} sent {reply.Leaves.Count} leaves for {range} at depth {depth}, not {1 << depth}. Is it running an incompatible release?");
+            throw new InvalidDataException($"{peer.Id} sent {leaves.Count} leaves for {range} at depth {depth}, not {1 << depth}. Is it running an incompatible release?");
         }
         long scanned = 0;
-        foreach (var leaf in reply.Leaves)
+        foreach (var leaf in leaves)
         {
             scanned += leaf.Count;
         }
@@ -61,16 +55,16 @@ public sealed class ReplicaExchange(
         // The reply carries every leaf, so the walk from the root that MerkleTree.Diff does would
         // find the same leaves: inner nodes are sums of their leaves. Compared leaf by leaf here.
         var differing = new List<int>();
-        for (var i = 0; i < reply.Leaves.Count; i++)
+        for (var i = 0; i < leaves.Count; i++)
         {
-            if (local.Node(depth, i) != new RangeDigest(reply.Leaves[i].Hash, reply.Leaves[i].Count))
+            if (local.Node(depth, i) != leaves[i])
             {
                 differing.Add(i);
             }
         }
         long pulled = 0;
         long pushed = 0;
-        foreach (var (subrange, theirEntries) in Runs(local, depth, differing, reply.Leaves))
+        foreach (var (subrange, theirEntries) in Runs(local, depth, differing, leaves))
         {
             var repaired = await RepairAsync(client, peer, subrange, theirEntries, pacer, cancellationToken);
             scanned += repaired.Scanned;
@@ -86,7 +80,7 @@ public sealed class ReplicaExchange(
     /// disk) is then repaired in a few large streams rather than one per leaf. Each comes with the
     /// number of entries the peer holds in it.
     /// </summary>
-    private IEnumerable<(TokenRange Range, long TheirEntries)> Runs(MerkleTree local, int depth, List<int> differing, IList<LeafDigest> theirs)
+    private IEnumerable<(TokenRange Range, long TheirEntries)> Runs(MerkleTree local, int depth, List<int> differing, IReadOnlyList<RangeDigest> theirs)
     {
         var shift = local.Depth - depth;
         var first = -1;
@@ -122,7 +116,7 @@ public sealed class ReplicaExchange(
     }
 
     private async Task<ExchangeOutcome> RepairAsync(
-        PeerClients.Peer client, ClusterMember peer, TokenRange subrange, long theirEntries, ScanPacer pacer, CancellationToken cancellationToken)
+        IReplicaPeer client, ClusterMember peer, TokenRange subrange, long theirEntries, ScanPacer pacer, CancellationToken cancellationToken)
     {
         // Versions only: values are read again for the few entries pushed, so an exchange holds
         // keys, not megabytes of values.
@@ -135,22 +129,19 @@ public sealed class ReplicaExchange(
         await pacer.PaceAsync(mine.Count, cancellationToken);
 
         var applies = new List<Task<WriteResult>>();
-        var pushes = new List<Task<int>>();
+        var pushes = new List<Task<ReplicaWriteOutcome>>();
         try
         {
             // The stream is paced here, so its deadline grows with what the peer has to send.
-            using var call = client.Client.StreamRange(
-                new StreamRangeRequest { Header = peers.Header(), Start = subrange.Start, End = subrange.End },
-                deadline: Deadline() + TimeSpan.FromSeconds((double)theirEntries / options.EntriesPerSecond), cancellationToken: cancellationToken);
+            var timeout = options.CallTimeout + TimeSpan.FromSeconds((double)theirEntries / options.EntriesPerSecond);
             var complete = false;
-            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken))
+            await foreach (var chunk in client.StreamRangeAsync(subrange, timeout, cancellationToken))
             {
-                foreach (var message in chunk.Entries)
+                foreach (var theirs in chunk.Entries)
                 {
-                    var theirs = message.ToEntry(nodeOptions.MaxKeyBytes, nodeOptions.MaxValueBytes);
-                    if (theirs is null || !subrange.Contains(theirs.Token))
+                    if (!subrange.Contains(theirs.Token))
                     {
-                        throw new InvalidDataException($"{peer.Id} sent an invalid entry, or one outside {subrange}, while repairing that range.");
+                        throw new InvalidDataException($"{peer.Id} sent an entry outside {subrange} while repairing that range.");
                     }
                     if (!mine.Remove(theirs.Key, out var ours) || theirs.Version > ours)
                     {
@@ -200,7 +191,7 @@ public sealed class ReplicaExchange(
             await failedApply;
         }
         var pulled = applies.Count(a => a.Result.Status == WriteStatus.Applied);
-        var pushed = pushes.Count(p => p.Result == 0);
+        var pushed = pushes.Count(p => p.Result == ReplicaWriteOutcome.Applied);
         return new ExchangeOutcome(1, scanned, pulled, pushed);
 
         // The entry as it is now: if a newer write landed since the scan, that is what the peer needs.
@@ -208,10 +199,8 @@ public sealed class ReplicaExchange(
         {
             if (engine.Get(key) is { } entry)
             {
-                pushes.Add(client.WriteAsync(entry.ToMessage()));
+                pushes.Add(client.WriteAsync(entry));
             }
         }
     }
-
-    private DateTime Deadline() => DateTime.UtcNow + options.CallTimeout;
 }

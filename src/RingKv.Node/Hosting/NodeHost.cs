@@ -18,6 +18,7 @@ using RingKv.Node.Api.OpenApi;
 using RingKv.Node.Backup;
 using RingKv.Node.Data;
 using RingKv.Node.Internode;
+using RingKv.Node.Internode.Grpc;
 using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Node.Replication;
@@ -125,7 +126,8 @@ public static class NodeHost
         {
             builder.Services.AddSingleton(hintStore!);
             builder.Services.AddHostedService<HintedHandoff>();
-            builder.Services.AddSingleton<PeerClients>();
+            builder.Services.AddSingleton<GrpcReplicaTransport>();
+            builder.Services.AddSingleton<IReplicaTransport>(services => services.GetRequiredService<GrpcReplicaTransport>());
             builder.Services.AddSingleton<IKeyValueService, ReplicatedKeyValueService>();
             builder.Services.AddHostedService<MembershipAgent>();
             var antiEntropy = new AntiEntropyOptions();

@@ -34,7 +34,7 @@ public sealed class ServerLimits
     /// <summary>
     /// Values and keys in one internode read reply, past which a replica stops and the caller asks
     /// again for the keys left: a coalesced read of 256 keys of 1 MiB values would otherwise be one
-    /// 256 MiB message, held whole at both ends. The write side is cut the same way (PeerClients).
+    /// 256 MiB message, held whole at both ends. The write side is cut the same way (GrpcReplicaPeer).
     /// </summary>
     public const int MaxReadReplyBytes = 4 * 1024 * 1024;
 

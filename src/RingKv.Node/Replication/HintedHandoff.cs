@@ -18,14 +18,15 @@ public sealed partial class HintedHandoff(
     IHintStore hints,
     IStorageEngine local,
     ClusterView view,
-    PeerClients peers,
+    IReplicaTransport peers,
+    TimeProvider time,
     ILogger<HintedHandoff> logger) : BackgroundService
 {
     private const int BatchSize = 256;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -62,7 +63,7 @@ public sealed partial class HintedHandoff(
                 if (member is not null)
                 {
                     var peer = peers.For(member.InternodeUrl);
-                    await Task.WhenAll(batch.Select(hint => peer.WriteAsync(hint.Entry.ToMessage())));
+                    await Task.WhenAll(batch.Select(hint => peer.WriteAsync(hint.Entry)));
                 }
                 else
                 {
@@ -72,7 +73,7 @@ public sealed partial class HintedHandoff(
                 replayed += batch.Count;
             }
         }
-        catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException)
+        catch (ReplicaCallException ex)
         {
             LogReplayPaused(logger, owner, ex.Message);
         }
@@ -92,7 +93,7 @@ public sealed partial class HintedHandoff(
             }
             else if (map.FindMember(id) is { State: MemberState.Up } replica)
             {
-                await peers.For(replica.InternodeUrl).WriteAsync(entry.ToMessage());
+                await peers.For(replica.InternodeUrl).WriteAsync(entry);
             }
         }
     }

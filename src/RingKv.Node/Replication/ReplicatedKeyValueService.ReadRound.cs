@@ -1,5 +1,4 @@
 using RingKv.Node.Internode;
-using RingKv.Node.Internode.Protocol;
 using RingKv.Storage;
 
 namespace RingKv.Node.Replication;
@@ -14,7 +13,7 @@ public sealed partial class ReplicatedKeyValueService
     /// Once every replica asked has answered and the caller has its result, replicas that answered
     /// with an older version are repaired in the background (read repair).
     /// </summary>
-    private sealed class ReadRound : IBatchCompletion<ReadResult>
+    private sealed class ReadRound : IBatchCompletion<StoredEntry?>
     {
         private readonly ReplicatedKeyValueService _service;
         private readonly string _key;
@@ -111,36 +110,27 @@ public sealed partial class ReplicatedKeyValueService
             }
         }
 
-        public void Complete(int slot, ReadResult result)
+        /// <summary>A peer's copy of the key (null: none).</summary>
+        public void Complete(int slot, StoredEntry? entry)
         {
             var replica = _replicas[slot];
-            StoredEntry? entry;
-            try
-            {
-                entry = result.Found ? result.Entry.ToEntry(_service.Options.MaxKeyBytes, _service.Options.MaxValueBytes) : null;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                Fail(slot, ex);
-                return;
-            }
-            if (entry is not null && !_service.Clock.TryObserve(entry.Version.Timestamp))
+            if (entry is not null && !_service._clock.TryObserve(entry.Version.Timestamp))
             {
                 // A copy written by a node whose clock ran far ahead (it keeps its own writes):
                 // not an answer, or it would win every read of the key.
-                _service.Metrics.ClockRefusedEntry("read");
-                _service.Metrics.ReplicaResponse("read", "refused");
+                _service._metrics.ClockRefusedEntry("read");
+                _service._metrics.ReplicaResponse("read", "refused");
                 Count(slot, null);
                 return;
             }
-            _service.Metrics.ReplicaResponse("read", "ack");
+            _service._metrics.ReplicaResponse("read", "ack");
             Count(slot, new ReplicaAnswer(replica, entry));
         }
 
         public void Fail(int slot, Exception error)
         {
-            _service.Metrics.ReplicaResponse("read", FailureOutcome(error));
-            LogReplicaFailed(_service.Logger, "read", _replicas[slot].NodeId, error.Message);
+            _service._metrics.ReplicaResponse("read", FailureOutcome(error));
+            LogReplicaFailed(_service._logger, "read", _replicas[slot].NodeId, error.Message);
             Count(slot, null);
         }
 
@@ -161,7 +151,7 @@ public sealed partial class ReplicatedKeyValueService
                 {
                     try
                     {
-                        _service.Peers.For(replica.InternodeUrl).Read(_key, this, slot);
+                        _service._peers.For(replica.InternodeUrl).Read(_key, this, slot);
                     }
                     catch (ObjectDisposedException ex)
                     {
@@ -177,11 +167,11 @@ public sealed partial class ReplicatedKeyValueService
             StoredEntry? entry;
             try
             {
-                entry = _service.Local.Get(_key);
+                entry = _service._local.Get(_key);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                LogReplicaFailed(_service.Logger, "read", replica.NodeId, ex.Message);
+                LogReplicaFailed(_service._logger, "read", replica.NodeId, ex.Message);
                 Count(slot, null);
                 return;
             }
@@ -223,7 +213,7 @@ public sealed partial class ReplicatedKeyValueService
             {
                 if (answer is not null && (answer.Entry is null || answer.Entry.Version < newest.Version))
                 {
-                    _service.Metrics.ReadRepair();
+                    _service._metrics.ReadRepair();
                     _ = _service.RepairAsync(answer.Replica, newest);
                 }
             }

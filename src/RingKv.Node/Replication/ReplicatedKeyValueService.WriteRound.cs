@@ -9,9 +9,9 @@ public sealed partial class ReplicatedKeyValueService
     /// <summary>
     /// One attempt of a coordinated write: the entry goes to every replica target at once, and each
     /// answer is counted here, on the thread that brings it, until W distinct nodes have stored it
-    /// or that can no longer happen. The peers' batchers complete this object directly, and every
-    /// peer is sent the same internode message: a task, a continuation and two state machines per
-    /// replica were most of what a write allocated on the coordinating node (docs/PERFORMANCE.md).
+    /// or that can no longer happen. The peers' batchers complete this object directly: a task, a
+    /// continuation and two state machines per replica were most of what a write allocated on the
+    /// coordinating node (docs/PERFORMANCE.md).
     /// The rare paths (a fallback that keeps a hint, a write to a fallback named up front) still run
     /// as tasks and report here when they end.
     /// <para>
@@ -24,7 +24,7 @@ public sealed partial class ReplicatedKeyValueService
     /// this node holds no copy, every peer syncs before it answers, as under <c>all</c>.
     /// </para>
     /// </summary>
-    private sealed class WriteRound : IBatchCompletion<int>
+    private sealed class WriteRound : IBatchCompletion<ReplicaWriteOutcome>
     {
         private readonly ReplicatedKeyValueService _service;
         private readonly ClusterMap _map;
@@ -44,7 +44,7 @@ public sealed partial class ReplicatedKeyValueService
             _map = map;
             _replicas = replicas;
             _entry = entry;
-            _anchor = service.Options.SyncedAcks == SyncedAcks.One ? OwnCopy(replicas) : null;
+            _anchor = service._options.SyncedAcks == SyncedAcks.One ? OwnCopy(replicas) : null;
             _tally = new QuorumTally(required, replicas.Count, distinctNodes: true, _anchor);
         }
 
@@ -78,7 +78,6 @@ public sealed partial class ReplicatedKeyValueService
         /// <summary>Sends the entry to every replica target; answers may arrive before this returns.</summary>
         public void Start()
         {
-            Internode.Protocol.Entry? message = null;
             for (var slot = 0; slot < _replicas.Count; slot++)
             {
                 var replica = _replicas[slot];
@@ -92,11 +91,10 @@ public sealed partial class ReplicatedKeyValueService
                 }
                 else
                 {
-                    var peer = _service.Peers.For(replica.InternodeUrl);
-                    message ??= _entry.ToMessage();
+                    var peer = _service._peers.For(replica.InternodeUrl);
                     try
                     {
-                        if (!peer.TryWrite(message, logged: _anchor is not null, this, slot))
+                        if (!peer.TryWrite(_entry, logged: _anchor is not null, this, slot))
                         {
                             Fail(slot, peer.Backlogged());
                         }
@@ -104,31 +102,31 @@ public sealed partial class ReplicatedKeyValueService
                     catch (ObjectDisposedException ex)
                     {
                         // The node is shutting down: that replica does not answer, and no fallback is tried.
-                        LogReplicaFailed(_service.Logger, "write", replica.NodeId, ex.Message);
+                        LogReplicaFailed(_service._logger, "write", replica.NodeId, ex.Message);
                         Count(null);
                     }
                 }
             }
         }
 
-        /// <summary>A peer's status for the entry (internode.proto, WriteReply).</summary>
-        public void Complete(int slot, int status)
+        /// <summary>What a peer did with the entry.</summary>
+        public void Complete(int slot, ReplicaWriteOutcome outcome)
         {
-            _service.Metrics.ReplicaResponse("write", ReplicaWriteOutcome(status));
-            if (status == 1)
+            _service._metrics.ReplicaResponse("write", MetricOutcome(outcome));
+            if (outcome == ReplicaWriteOutcome.Stale)
             {
                 Interlocked.Increment(ref _superseded);
             }
-            Count(status == 0 ? _replicas[slot].NodeId : null);
+            Count(outcome == ReplicaWriteOutcome.Applied ? _replicas[slot].NodeId : null);
         }
 
         /// <summary>A peer did not answer: with sloppy quorum its copy goes to the next live node as a hint (<see cref="FallbackAsync"/>).</summary>
         public void Fail(int slot, Exception error)
         {
             var replica = _replicas[slot];
-            _service.Metrics.ReplicaResponse("write", FailureOutcome(error));
-            LogReplicaFailed(_service.Logger, "write", replica.NodeId, error.Message);
-            if (_service.Options.SloppyQuorum)
+            _service._metrics.ReplicaResponse("write", FailureOutcome(error));
+            LogReplicaFailed(_service._logger, "write", replica.NodeId, error.Message);
+            if (_service._options.SloppyQuorum)
             {
                 _ = WriteSlowlyAsync(slot, _service.FallbackAsync(_map, replica, _entry, "write"));
             }
@@ -144,11 +142,11 @@ public sealed partial class ReplicatedKeyValueService
             try
             {
                 // The storage engine's writes are tasks already (a group commit completes them): no allocation here.
-                write = _service.Local.WriteAsync(_entry, WritePrecondition.None).AsTask();
+                write = _service._local.WriteAsync(_entry, WritePrecondition.None).AsTask();
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                LogReplicaFailed(_service.Logger, "write", _replicas[slot].NodeId, ex.Message);
+                LogReplicaFailed(_service._logger, "write", _replicas[slot].NodeId, ex.Message);
                 CountLocal(_replicas[slot].NodeId, stored: false);
                 return;
             }
@@ -171,14 +169,14 @@ public sealed partial class ReplicatedKeyValueService
             {
                 // The local store failed the write (a full disk): no acknowledgement, no fallback.
                 var error = write.Exception?.GetBaseException() ?? new OperationCanceledException();
-                LogReplicaFailed(_service.Logger, "write", replica.NodeId, error.Message);
+                LogReplicaFailed(_service._logger, "write", replica.NodeId, error.Message);
                 CountLocal(replica.NodeId, stored: false);
                 return;
             }
             var result = write.Result;
             if (result.Status == WriteStatus.Stale)
             {
-                _service.Clock.TryObserve(result.Current.Timestamp);
+                _service._clock.TryObserve(result.Current.Timestamp);
                 Interlocked.Increment(ref _superseded);
                 CountLocal(replica.NodeId, stored: false);
                 return;
@@ -218,7 +216,7 @@ public sealed partial class ReplicatedKeyValueService
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                LogReplicaFailed(_service.Logger, "write", _replicas[slot].NodeId, ex.Message);
+                LogReplicaFailed(_service._logger, "write", _replicas[slot].NodeId, ex.Message);
             }
             Count(answer is { NotStored: NotStored.No } ? answer.Replica.NodeId : null);
         }

@@ -4,6 +4,7 @@ using RingKv.Core.Cluster;
 using RingKv.Core.Ring;
 using RingKv.Node.Hosting;
 using RingKv.Node.Internode;
+using RingKv.Node.Internode.Grpc;
 using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Membership;
 using RingKv.Storage;
@@ -25,7 +26,7 @@ public sealed partial class TombstonePurger(
     IHintStore hints,
     ClusterView view,
     QuietReport quiet,
-    PeerClients peers,
+    GrpcReplicaTransport peers,
     NodeOptions options,
     TombstoneCensus census,
     TimeProvider time,

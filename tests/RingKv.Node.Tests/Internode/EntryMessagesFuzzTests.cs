@@ -4,7 +4,7 @@ using Google.Protobuf;
 using RingKv.Core.Hashing;
 using RingKv.Core.Keys;
 using RingKv.Core.Versioning;
-using RingKv.Node.Internode;
+using RingKv.Node.Internode.Grpc;
 using RingKv.Node.Internode.Protocol;
 using RingKv.Storage;
 

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Time.Testing;
-using RingKv.Node.Internode;
+using RingKv.Node.Internode.Grpc;
 
 namespace RingKv.Node.Tests.Internode;
 

@@ -47,7 +47,7 @@ public sealed class TlsNodeTests : IAsyncLifetime
     {
         using var otherDirectory = new TempFolder();
         var other = LocalAuthority.Ensure(otherDirectory.Path, IPAddress.Loopback, TimeProvider.System);
-        // What PeerClients, the membership agent, the gateway and transfers build their connections with.
+        // What the gRPC replica transport, the membership agent, the gateway and transfers build their connections with.
         using var member = new HttpClient(ClusterTls.Load(_files.CertificateFile, _files.KeyFile, _files.AuthorityFile).Apply(new SocketsHttpHandler()));
         using var stranger = new HttpClient(ClusterTls.Load(other.CertificateFile, other.KeyFile, other.AuthorityFile).Apply(new SocketsHttpHandler()));
         var live = new Uri(_server.BaseAddress, "/health/live");

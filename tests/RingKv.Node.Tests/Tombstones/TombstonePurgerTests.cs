@@ -4,7 +4,7 @@ using RingKv.Core.Hashing;
 using RingKv.Core.Ring;
 using RingKv.Core.Versioning;
 using RingKv.Node.Hosting;
-using RingKv.Node.Internode;
+using RingKv.Node.Internode.Grpc;
 using RingKv.Node.Membership;
 using RingKv.Node.Observability;
 using RingKv.Node.Security;
@@ -25,7 +25,7 @@ public sealed class TombstonePurgerTests : IAsyncDisposable
     private readonly ClusterView _view = new();
     private readonly NodeOptions _options = new() { TombstoneGrace = TimeSpan.FromSeconds(2) };
     private readonly QuietReport _quiet;
-    private readonly PeerClients _peers;
+    private readonly GrpcReplicaTransport _peers;
     private readonly TombstoneCensus _census = new(TimeProvider.System);
     private readonly TombstonePurger _purger;
     private readonly TokenRange _range;
@@ -33,7 +33,7 @@ public sealed class TombstonePurgerTests : IAsyncDisposable
     public TombstonePurgerTests()
     {
         _quiet = new QuietReport(_options, TimeProvider.System);
-        _peers = new PeerClients(_view, new HybridLogicalClock(TimeProvider.System), _options, new NodeMetrics(), ClusterSecret.None, ClusterTls.None);
+        _peers = new GrpcReplicaTransport(_view, new HybridLogicalClock(TimeProvider.System), _options, new NodeMetrics(), ClusterSecret.None, ClusterTls.None);
         _purger = new TombstonePurger(_engine, _hints, _view, _quiet, _peers, _options, _census, TimeProvider.System, NullLogger<TombstonePurger>.Instance);
         var members = new[] { "n1", "n2", "n3" }.Select((id, i) =>
             new ClusterMember(id, (uint)i + 1, "http://127.0.0.1:1", "http://127.0.0.1:2", MemberState.Up, [((ulong)i + 1) * (ulong.MaxValue / 4)])).ToArray();

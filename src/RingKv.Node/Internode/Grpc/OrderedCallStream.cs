@@ -1,6 +1,6 @@
 using Grpc.Core;
 
-namespace RingKv.Node.Internode;
+namespace RingKv.Node.Internode.Grpc;
 
 /// <summary>
 /// Request and reply messages to one peer over one long-lived bidirectional gRPC call: the peer

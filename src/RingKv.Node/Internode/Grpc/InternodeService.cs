@@ -13,13 +13,13 @@ using RingKv.Node.Observability;
 using RingKv.Storage;
 using RingKv.Storage.Hints;
 
-namespace RingKv.Node.Internode;
+namespace RingKv.Node.Internode.Grpc;
 
 /// <summary>
 /// The receiving side of the internode protocol: serves this node's own replica. Never forwards:
 /// the node that took the client request coordinates it.
 /// </summary>
-public sealed partial class InternodeService(IStorageEngine engine, IHintStore hints, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, PeerClients peers,
+public sealed partial class InternodeService(IStorageEngine engine, IHintStore hints, ClusterView view, HybridLogicalClock clock, NodeOptions options, NodeMetrics metrics, GrpcReplicaTransport peers,
     IHostApplicationLifetime lifetime)
     : Protocol.Internode.InternodeBase
 {
@@ -98,7 +98,7 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         RequireMember();
         var reply = new WriteReply();
         // All entries go to the engine at once, so they share one group commit rather than one each.
-        var statuses = new int[request.Entries.Count];
+        var statuses = new ReplicaWriteStatus[request.Entries.Count];
         var applied = new List<StoredEntry>(request.Entries.Count);
         var appliedAt = new List<int>(request.Entries.Count);
         List<Task>? hinted = null;
@@ -130,7 +130,7 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
             {
                 // Stale: the writer re-stamps above what this replica kept, which it learns from our clock.
                 clock.TryObserve(results[i].Current.Timestamp);
-                statuses[appliedAt[i]] = 1;
+                statuses[appliedAt[i]] = ReplicaWriteStatus.Stale;
             }
         }
         if (hinted is not null)
@@ -306,8 +306,8 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         return reply;
     }
 
-    private async Task StoreHintAsync(string owner, StoredEntry entry, int[] statuses, int at, CancellationToken cancellationToken) =>
-        statuses[at] = await hints.AddAsync(owner, entry, cancellationToken) ? 0 : 2;
+    private async Task StoreHintAsync(string owner, StoredEntry entry, ReplicaWriteStatus[] statuses, int at, CancellationToken cancellationToken) =>
+        statuses[at] = await hints.AddAsync(owner, entry, cancellationToken) ? ReplicaWriteStatus.Applied : ReplicaWriteStatus.HintRefused;
 
     /// <summary>
     /// Drops a range this node no longer replicates. Only ranges its current map gives to others

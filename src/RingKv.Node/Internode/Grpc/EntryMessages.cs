@@ -5,7 +5,7 @@ using RingKv.Core.Versioning;
 using RingKv.Node.Internode.Protocol;
 using RingKv.Storage;
 
-namespace RingKv.Node.Internode;
+namespace RingKv.Node.Internode.Grpc;
 
 /// <summary>Converts between stored entries and their wire form.</summary>
 public static class EntryMessages

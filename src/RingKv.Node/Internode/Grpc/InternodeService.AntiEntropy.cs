@@ -3,7 +3,7 @@ using RingKv.Core.Ring;
 using RingKv.Node.AntiEntropy;
 using RingKv.Node.Internode.Protocol;
 
-namespace RingKv.Node.Internode;
+namespace RingKv.Node.Internode.Grpc;
 
 public sealed partial class InternodeService
 {

@@ -5,13 +5,10 @@ using RingKv.Node.Internode.Protocol;
 using RingKv.Node.Tombstones;
 using RingKv.Storage;
 
-namespace RingKv.Node.Internode;
+namespace RingKv.Node.Internode.Grpc;
 
 public sealed partial class InternodeService
 {
-    /// <summary>Write status: the entry's version is further ahead of this node's clock than --max-clock-skew; not stored.</summary>
-    private const int TooFarAhead = 3;
-
     /// <summary>
     /// Anti-entropy's driver asks this replica to purge tombstones every replica was seen to hold.
     /// The replica checks the rule itself (<see cref="TombstonePurger.WhyUnsafe"/>) and answers why
@@ -40,9 +37,9 @@ public sealed partial class InternodeService
     /// never stored, so a node whose clock runs far ahead cannot give a key a version every later
     /// write loses to.
     /// </summary>
-    private int RefuseTooFarAhead()
+    private ReplicaWriteStatus RefuseTooFarAhead()
     {
         metrics.ClockRefusedEntry("write");
-        return TooFarAhead;
+        return ReplicaWriteStatus.TooFarAhead;
     }
 }
