@@ -145,8 +145,10 @@ public sealed partial class MembershipAgent(
     private async Task BeatAsync(Uri coordinator, CancellationToken stoppingToken)
     {
         var stats = engine.GetStats();
+        var storage = engine.GetStorageStatus();
         var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0,
-            Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs);
+            Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs,
+            Storage: storage.StateName, FreeDiskBytes: storage.FreeBytes);
         try
         {
             using var response = await _http.PostAsJsonAsync(new Uri(coordinator, "internal/v1/heartbeat"), beat, ControlPlaneJsonContext.Default.HeartbeatRequest, stoppingToken);

@@ -44,6 +44,18 @@ public sealed class NodeMetrics : IDisposable
         _meter.CreateObservableGauge(InstrumentNames.ClusterEpoch, epoch, description: "Epoch of the cluster map this process has.");
     }
 
+    /// <summary>The data disk's free space and whether the store accepts writes (docs/ARCHITECTURE.md, "Storage failures").</summary>
+    public void ObserveStorage(Func<Storage.StorageStatus> status)
+    {
+        _meter.CreateObservableGauge(InstrumentNames.StorageWritable, () => status().AcceptsWrites ? 1 : 0,
+            description: "1 while this node's store accepts writes; 0 while its data disk is full (below --min-free-disk, or out of space) or its engine is being reopened after a failed write or sync.");
+        _meter.CreateObservableGauge(InstrumentNames.StorageFree,
+            () => status().FreeBytes is { } free ? [new Measurement<long>(free)] : Array.Empty<Measurement<long>>(),
+            unit: "By", description: "Free bytes on the data disk at the last check (once a second).");
+        _meter.CreateObservableCounter(InstrumentNames.StorageReopens, () => status().Reopens,
+            description: "Times the storage engine was closed and opened again from its write-ahead log after a failed write or sync.");
+    }
+
     /// <summary>Every timestamp the hybrid logical clock refused to follow (entries and message headers alike).</summary>
     public void ObserveClock(Func<long> refused) =>
         _meter.CreateObservableCounter(InstrumentNames.ClockRefused, refused,

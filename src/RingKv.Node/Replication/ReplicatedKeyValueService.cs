@@ -110,15 +110,25 @@ public sealed partial class ReplicatedKeyValueService(
         Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.DeadlineExceeded } => "timeout",
         // Refused before it was sent: too many bytes already wait for that peer (PeerClients).
         Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.ResourceExhausted } => "backlogged",
+        // The replica's disk is full or its engine is being reopened (InternodeService.Write).
+        Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Unavailable } rpc when rpc.Status.Detail.StartsWith(Internode.InternodeService.StorageRefusedPrefix, StringComparison.Ordinal) => "storage-refused",
         _ => "error",
     };
 
-    public ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken) =>
+    public ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
+    {
+        // A node whose disk is full (or whose engine is being reopened) coordinates no writes: it
+        // could not keep its own copy, and says so (507) rather than time out on its quorum.
+        if (local.GetStorageStatus() is { AcceptsWrites: false } storage)
+        {
+            throw StorageRefusedException.For(storage);
+        }
         // Not an async method itself: an unconditional write (almost all of them) goes straight to
         // the quorum, without a state machine of its own.
-        precondition.Kind == PreconditionKind.None
+        return precondition.Kind == PreconditionKind.None
             ? new ValueTask<WriteResult>(WriteToReplicasAsync(RequireMap(), entry, writeQuorum, cancellationToken))
             : WriteConditionallyAsync(entry, precondition, writeQuorum, cancellationToken);
+    }
 
     private async ValueTask<WriteResult> WriteConditionallyAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
     {
