@@ -32,6 +32,9 @@ public sealed partial class RocksDbEngine
         Open,
     }
 
+    /// <summary>Free space a disk that ran out must have again before the engine is reopened, whatever the reserve.</summary>
+    public const long RoomAfterOutOfSpaceBytes = 8L * 1024 * 1024;
+
     /// <summary>For tests: called at each <see cref="FaultPoint"/>; throwing there fails that step as the disk would.</summary>
     internal Action<FaultPoint>? Fault { get; set; }
 
@@ -47,7 +50,7 @@ public sealed partial class RocksDbEngine
                     $"The storage engine is being reopened from its write-ahead log after a failed write or sync ({_lastError}). Retry shortly, or write through another node.");
             case StorageState.Full:
                 return new StorageStatus(StorageState.Full, free, reserve, reopens,
-                    $"The data disk ran out of space ({_lastError}). Free space on it, or add nodes; writes are accepted again once {Mib(reserve)} are free.");
+                    $"The data disk ran out of space ({_lastError}). Free space on it, or add nodes; writes are accepted again once {Mib(Math.Max(reserve, RoomAfterOutOfSpaceBytes))} are free.");
         }
         if (_guard is { BelowReserve: true } guard)
         {
@@ -141,24 +144,26 @@ public sealed partial class RocksDbEngine
             {
                 // Opening replays the log into a memtable and flushes it, which needs space too.
                 _lastError = ex.Message;
+                await Task.Delay(FreeSpaceGuard.CheckInterval, _time, cancellationToken).ConfigureAwait(false);
                 if (IsNoSpace(ex))
                 {
                     await WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await Task.Delay(FreeSpaceGuard.CheckInterval, _time, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
     }
 
+    /// <summary>
+    /// After the disk ran out: waits until it has the reserve free again, and at least
+    /// <see cref="RoomAfterOutOfSpaceBytes"/> (without a reserve, any byte freed would do, and a
+    /// reopen that finds the disk still full would close the database reads use for nothing).
+    /// </summary>
     private async Task WaitForRoomAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
             _guard?.Refresh();
-            if (_guard is not { BelowReserve: true })
+            if (_guard is null || _guard.FreeBytes >= Math.Max(_guard.ReserveBytes, RoomAfterOutOfSpaceBytes))
             {
                 return;
             }
