@@ -95,6 +95,13 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         {
             var cli = await RingKvProcess.RunAsync(["status", "--url", cluster.CoordinatorUrl.ToString()], Deadline);
             Assert.Contains("DISK FULL", cli.StandardOutput, StringComparison.Ordinal);
+            // Through the gateway, a write whose first replica is the full node goes to the next one.
+            for (var i = 0; i < 30; i++)
+            {
+                var key = $"disk-full/gateway/{i}";
+                Assert.Equal(HttpStatusCode.NoContent, await cluster.PutAsync(cluster.CoordinatorUrl, key, "g" + i));
+                load.Acknowledged[key] = "g" + i;
+            }
         }
         await AssertRespRefusesWritesAsync(status.GetProperty("respUrl").GetString()!);
         // Reads go on while the disk is full.
