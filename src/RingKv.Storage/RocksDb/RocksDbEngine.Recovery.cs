@@ -140,7 +140,7 @@ public sealed partial class RocksDbEngine
                 Volatile.Write(ref _condition, (int)StorageState.Ok);
                 return;
             }
-            catch (Exception ex) when (IsStorageError(ex))
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Opening replays the log into a memtable and flushes it, which needs space too.
                 _lastError = ex.Message;
