@@ -22,7 +22,7 @@ public sealed class NodeMetrics : IDisposable
         _requests = _meter.CreateCounter<long>(InstrumentNames.Requests, description: "Client requests by operation and status code class.");
         _requestDuration = _meter.CreateHistogram<double>(InstrumentNames.RequestDuration, unit: "s", description: "Client request latency by operation.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
-        _replicaResponses = _meter.CreateCounter<long>(InstrumentNames.ReplicaResponses, description: "Replica answers to coordinated requests, by outcome: ack, stale, error, timeout, backlogged (not sent: too much already waits for that peer), hinted, speculative.");
+        _replicaResponses = _meter.CreateCounter<long>(InstrumentNames.ReplicaResponses, description: "Replica answers to coordinated requests, by outcome: ack, stale, error, timeout, backlogged (not sent: too much already waits for that peer), storage-refused (the replica's disk is full or its engine is being reopened), hinted, speculative.");
         _readRepairs = _meter.CreateCounter<long>(InstrumentNames.ReadRepairs, description: "Stale replicas repaired after a read.");
         _internodeMessages = _meter.CreateCounter<long>(InstrumentNames.InternodeMessages, description: "Internode RPCs by direction and method.");
         _internodeEntries = _meter.CreateCounter<long>(InstrumentNames.InternodeEntries, description: "Entries carried by internode RPCs.");
