@@ -32,7 +32,9 @@ public sealed record ClusterNodeStatus(
     long? Bytes,
     string? RespUrl = null,
     int? Restarts = null,
-    string? Supervision = null);
+    string? Supervision = null,
+    string? Storage = null,
+    long? FreeDiskBytes = null);
 
 /// <summary><c>GET /v1/cluster/locate/{key}</c>: the key's preference list, in order.</summary>
 public sealed record KeyLocation(string Key, string Token, IReadOnlyList<KeyReplica> Replicas);

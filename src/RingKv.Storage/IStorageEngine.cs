@@ -43,6 +43,13 @@ public interface IStorageEngine : IAsyncDisposable
     EngineStats GetStats();
 
     /// <summary>
+    /// Whether writes are accepted now (the disk has room, the engine is not being reopened after a
+    /// failed write or sync). A write refused for either reason throws <see cref="StorageRefusedException"/>
+    /// and is never acknowledged. An engine without a disk (memory) is always <see cref="StorageStatus.Healthy"/>.
+    /// </summary>
+    StorageStatus GetStorageStatus() => StorageStatus.Healthy;
+
+    /// <summary>
     /// Removes every entry, tombstones included: for a node re-admitted as a new member after an
     /// eviction, whose old data must not come back as if nothing happened.
     /// </summary>

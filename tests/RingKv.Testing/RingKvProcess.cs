@@ -93,6 +93,17 @@ public sealed partial class RingKvProcess : IAsyncDisposable
             }
             prefix = $"ip netns exec {name} ";
         }
+        else if (options.PrivateTmpfs is { } tmpfs)
+        {
+            // unshare and sh both exec in place: the process id is the node's. Mounts made in the new
+            // namespace are private to it and vanish with its last process.
+            startInfo = new ProcessStartInfo("unshare");
+            foreach (var arg in new[] { "--mount", "--propagation", "private", "sh", "-c", $"mkdir -p \"$0\" && mount -t tmpfs -o size={tmpfs.SizeMiB}m tmpfs \"$0\" && exec \"$@\"", tmpfs.Directory, DotnetHost })
+            {
+                startInfo.ArgumentList.Add(arg);
+            }
+            prefix = $"unshare --mount (tmpfs {tmpfs.SizeMiB} MiB on {tmpfs.Directory}) ";
+        }
         else
         {
             startInfo = new ProcessStartInfo(DotnetHost);

@@ -32,6 +32,19 @@ public static class NodeCommand
         };
         syncedAcks.AcceptOnlyFromAmong("one", "all");
         var maxValueBytes = new Option<int>("--max-value-bytes") { Description = "Largest value, at most 32 MiB (33554432); larger ones get 413.", DefaultValueFactory = _ => defaults.MaxValueBytes, HelpName = "N" };
+        var minFreeDisk = new Option<string>("--min-free-disk")
+        {
+            Description = "rocksdb only. Free space kept in reserve on the data disk: with less, writes are refused (507 insufficient-storage) and reads go on, until space is freed. Bytes, or with K, M or G (1024-based); 0 for none.",
+            DefaultValueFactory = _ => SizeText.Format(defaults.MinFreeDiskBytes),
+            HelpName = "SIZE",
+        };
+        minFreeDisk.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && !SizeText.TryParse(result.Tokens[0].Value, out _))
+            {
+                result.AddError($"--min-free-disk '{result.Tokens[0].Value}' is not a size. Use bytes or a number with K, M or G, e.g. 64M.");
+            }
+        });
         var maxKeyBytes = new Option<int>("--max-key-bytes") { Description = "Largest key in UTF-8 bytes.", DefaultValueFactory = _ => defaults.MaxKeyBytes, HelpName = "N" };
         var nodeId = new Option<uint>("--node-id") { Description = "This node's id, written into every version it issues.", DefaultValueFactory = _ => defaults.NodeId, HelpName = "N" };
         var join = new Option<string?>("--join") { Description = "Coordinator URL to join: the node becomes a cluster member (the coordinator decides). Without it the node runs alone.", HelpName = "URL" };
@@ -62,7 +75,7 @@ public static class NodeCommand
         var advertiseHost = new Option<string?>("--advertise-host") { Description = "With --join: the host name or address other members and clients reach this node at (in the URLs it reports). Default: the --bind address; required when that is 0.0.0.0 or ::.", HelpName = "HOST" };
 
         var command = new Command("node", $"Run one storage node in the foreground until Ctrl+C or SIGTERM. Prints '{ListeningPrefix}URL' once ready.");
-        foreach (var option in new Option[] { port, dataDir, engine, fsync, syncedAcks, maxValueBytes, maxKeyBytes, nodeId, bind, advertiseHost, join, nodeName, respPort, noResp, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
+        foreach (var option in new Option[] { port, dataDir, engine, fsync, syncedAcks, minFreeDisk, maxValueBytes, maxKeyBytes, nodeId, bind, advertiseHost, join, nodeName, respPort, noResp, internodePort, authFile, clusterSecretFile, strictQuorum, antiEntropyPause, tombstoneGrace, maxClockSkew, clockOffset })
         {
             command.Options.Add(option);
         }
@@ -81,6 +94,7 @@ public static class NodeCommand
             parseResult.IfGiven(engine, v => options.Engine = v);
             parseResult.IfGiven(fsync, v => options.Fsync = Enum.Parse<FsyncMode>(v, ignoreCase: true));
             parseResult.IfGiven(syncedAcks, v => options.SyncedAcks = Enum.Parse<SyncedAcks>(v, ignoreCase: true));
+            parseResult.IfGiven(minFreeDisk, v => options.MinFreeDiskBytes = SizeText.TryParse(v, out var bytes) ? bytes : options.MinFreeDiskBytes);
             parseResult.IfGiven(maxValueBytes, v => options.MaxValueBytes = v);
             parseResult.IfGiven(maxKeyBytes, v => options.MaxKeyBytes = v);
             parseResult.IfGiven(nodeId, v => options.NodeId = v);

@@ -34,6 +34,14 @@ public static class StatusCommand
         _ => string.Empty,
     };
 
+    /// <summary>A node whose store refuses writes says so, with the free space of its data disk.</summary>
+    private static string Storage(ClusterNodeStatus node) => node.Storage switch
+    {
+        "full" => $"  DISK FULL, writes refused ({FormatBytes(node.FreeDiskBytes)} free)",
+        "recovering" => "  STORAGE RECOVERING, writes refused",
+        _ => string.Empty,
+    };
+
     public static string Render(ClusterStatus status)
     {
         var text = new System.Text.StringBuilder();
@@ -58,7 +66,7 @@ public static class StatusCommand
         {
             var heartbeat = node.LastHeartbeatAgeMs is { } age ? (age / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}{(node.RespUrl is { } resp ? "  " + resp : string.Empty)}{Supervision(node)}");
+                $"{node.Id,-6} {node.State,-8} {heartbeat,10} {node.Ownership * 100,8:0.0}% {Format(node.Keys),10} {FormatBytes(node.Bytes),10}  {node.ClientUrl}{(node.RespUrl is { } resp ? "  " + resp : string.Empty)}{Supervision(node)}{Storage(node)}");
         }
         if (status.Transitions is { Count: > 0 } transitions)
         {

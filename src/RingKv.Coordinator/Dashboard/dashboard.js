@@ -258,6 +258,16 @@
   }
 
   // ---- nodes ----
+  // The node's store: free space on its data disk, and whether it refuses writes (full, recovering).
+  function diskCell(node) {
+    const free = node.freeDiskBytes === undefined ? '' : fmt.bytes(node.freeDiskBytes) + ' free';
+    if (node.storage === 'full' || node.storage === 'recovering') {
+      const label = node.storage === 'full' ? 'full: writes refused' : 'recovering: writes refused';
+      return el('td', { class: 'num bad disk', 'data-storage': node.storage }, label, free ? ' (' + free + ')' : '');
+    }
+    return el('td', { class: 'num disk', 'data-storage': node.storage || 'unknown' }, free || '—');
+  }
+
   function drawNodes() {
     const body = $('nodes').tBodies[0];
     body.replaceChildren();
@@ -270,6 +280,7 @@
         el('td', { class: 'num' }, fmt.pct(node.ownership)),
         el('td', { class: 'num' }, fmt.int(node.keys)),
         el('td', { class: 'num' }, fmt.bytes(node.bytes)),
+        diskCell(node),
         el('td', { class: 'num' }, fmt.int(node.pendingHints)),
         el('td', { class: 'num' }, node.restarts === undefined ? '—' : fmt.int(node.restarts)),
         el('td', null, safeLink(node.clientUrl)),

@@ -16,7 +16,9 @@ namespace RingKv.Coordinator.Gateway;
 /// The coordinator as a client gateway: <c>./ringkv up</c> users get one URL. Requests under
 /// /v1/kv are validated here (so a key means the same thing at the gateway and at the node), then
 /// forwarded to an up node, which coordinates them. A node that refuses the connection is skipped:
-/// nothing was sent to it, so even a write is safe to send to the next one.
+/// nothing was sent to it, so even a write is safe to send to the next one. So is a node that
+/// answers 507 <c>insufficient-storage</c>: its disk is full, and it refused the write before
+/// sending it anywhere.
 /// <para>
 /// A request for one key goes to one of that key's replicas (taken in turn, the others after
 /// them), as a partition-aware Dynamo client would send it: a node that holds a copy reads its own
@@ -120,6 +122,11 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
             {
                 await Problem.WriteAsync(context, 502, "node-unreachable", "The node did not answer", $"Node {node.Id} failed while handling the request ({ex.Message}). The request may or may not have been applied; retry it.");
                 return;
+            }
+            if (response.StatusCode == HttpStatusCode.InsufficientStorage && node != candidates[^1])
+            {
+                response.Dispose();
+                continue;
             }
             using (response)
             {

@@ -53,7 +53,9 @@ public sealed class MemberHealthTable(TimeProvider time)
             beat.Last.Tombstones,
             beat.Last.OldestTombstoneAgeMs,
             supervision.Restarts,
-            supervised ? (supervision.GaveUp ? "gave-up" : "on") : null);
+            supervised ? (supervision.GaveUp ? "gave-up" : "on") : null,
+            beat.Last.Storage,
+            beat.Last.FreeDiskBytes);
     }
 
     private sealed record Beat(long At, HeartbeatRequest Last, int? ProcessId);

@@ -7,7 +7,10 @@ namespace RingKv.Node.Api;
 /// <summary>What the coordinator knows of a member beyond the map: its heartbeats and figures.</summary>
 /// <param name="Restarts">Times the coordinator started this node again after it exited unasked.</param>
 /// <param name="Supervision">"on" for a node this coordinator launched and restarts, "gave-up" once it exited too often; null for a node it did not launch.</param>
-public sealed record MemberHealth(long LastHeartbeatAgeMs, long Keys, long Bytes, long PendingHints, long Transfers, int? ProcessId, long? Tombstones = null, long? OldestTombstoneAgeMs = null, int Restarts = 0, string? Supervision = null);
+/// <param name="Storage">What the node's store accepts (ok, full, recovering), from its heartbeat; null if it did not say.</param>
+/// <param name="FreeDiskBytes">Free bytes on its data disk, from its heartbeat; null for the memory engine.</param>
+public sealed record MemberHealth(long LastHeartbeatAgeMs, long Keys, long Bytes, long PendingHints, long Transfers, int? ProcessId, long? Tombstones = null, long? OldestTombstoneAgeMs = null, int Restarts = 0, string? Supervision = null,
+    string? Storage = null, long? FreeDiskBytes = null);
 
 /// <summary>Writes the documents of the cluster API: GET /v1/cluster and GET /v1/cluster/locate/{key}.</summary>
 public static class ClusterStatusJson
@@ -43,6 +46,14 @@ public static class ClusterStatusJson
                 {
                     json.WriteNumber("tombstones", tombstones);
                     json.WriteNumber("oldestTombstoneAgeMs", h.OldestTombstoneAgeMs ?? 0);
+                }
+                if (h.Storage is { } storage)
+                {
+                    json.WriteString("storage", storage);
+                }
+                if (h.FreeDiskBytes is { } free)
+                {
+                    json.WriteNumber("freeDiskBytes", free);
                 }
                 json.WriteNumber("restarts", h.Restarts);
                 if (h.Supervision is { } supervision)

@@ -291,6 +291,10 @@ public static class KvEndpoints
             await Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "node-not-ready", "The node is not ready",
                 ex.Message + " Retry shortly, or send the request to another node.");
         }
+        catch (StorageRefusedException ex)
+        {
+            await Problem.StorageRefused(context, ex);
+        }
         finally
         {
             node.Metrics.Request(operation, context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);

@@ -56,6 +56,18 @@ public static class Problem
     public static Task PreconditionFailed(HttpContext context, string detail) =>
         WriteAsync(context, StatusCodes.Status412PreconditionFailed, "precondition-failed", "The precondition did not hold", detail);
 
+    /// <summary>
+    /// 507 <c>insufficient-storage</c> (the data disk is full) or 503 <c>storage-recovering</c> (the
+    /// engine is being reopened after a failed write or sync). Either way the write was not
+    /// acknowledged, and another node may take it.
+    /// </summary>
+    public static Task StorageRefused(HttpContext context, Storage.StorageRefusedException refused) =>
+        refused.State == Storage.StorageState.Full
+            ? WriteAsync(context, StatusCodes.Status507InsufficientStorage, "insufficient-storage", "The node's disk is full",
+                refused.Message + " Nothing was stored; send the write to another node, which stores it on the key's other replicas.")
+            : WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "storage-recovering", "The node's storage is recovering",
+                refused.Message + " Nothing was acknowledged; retry shortly, or send the write to another node.");
+
     public static Task ValueTooLarge(HttpContext context, long maxValueBytes) =>
         WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "value-too-large", "The value is too large",
             $"Values are limited to {maxValueBytes} bytes on this cluster. Split the value, or raise --max-value-bytes on every node.");

@@ -99,11 +99,15 @@ public static class NodeHost
         // Every wall-clock reading of the node goes through this provider, so an injected offset
         // skews versions, expiry and tombstone ages together, as a wrong machine clock would.
         var time = ShiftedTimeProvider.For(options.ClockOffset);
-        var engine = OpenEngine(options, time);
+        var diskGuard = options.Engine == "rocksdb"
+            ? new FreeSpaceGuard(Path.GetFullPath(options.DataDirectory), options.MinFreeDiskBytes, TimeProvider.System)
+            : null;
+        var engine = OpenEngine(options, time, diskGuard);
         var hintStore = options.IsClustered ? OpenHintStore(options) : null;
         var metrics = new NodeMetrics();
         var view = new ClusterView();
         metrics.ObserveNode(engine.GetStats, () => view.Epoch);
+        metrics.ObserveStorage(engine.GetStorageStatus);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(time);
@@ -160,6 +164,7 @@ public static class NodeHost
         {
             engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
             hintStore?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            diskGuard?.Dispose();
         });
         UseCommonPipeline(app, options.MaxKeyBytes);
         var audit = app.Services.GetRequiredService<AuditLog>();
@@ -278,10 +283,10 @@ public static class NodeHost
     private static bool IsInternodePort(HttpContext context, NodeEndpoints endpoints) =>
         endpoints.Internode?.IPEndPoint is { } internode && context.Connection.LocalPort == internode.Port;
 
-    private static IStorageEngine OpenEngine(NodeOptions options, TimeProvider time) => options.Engine switch
+    private static IStorageEngine OpenEngine(NodeOptions options, TimeProvider time, FreeSpaceGuard? diskGuard) => options.Engine switch
     {
         "memory" => new MemoryEngine(time),
-        _ => RocksDbEngine.Open(Path.GetFullPath(Path.Combine(options.DataDirectory, "rocksdb")), options.Fsync, time),
+        _ => RocksDbEngine.Open(Path.GetFullPath(Path.Combine(options.DataDirectory, "rocksdb")), options.Fsync, time, diskGuard),
     };
 
     /// <summary>

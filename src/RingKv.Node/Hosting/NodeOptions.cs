@@ -131,6 +131,13 @@ public sealed class NodeOptions
     /// </summary>
     public TimeSpan TombstoneGrace { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Free space kept in reserve on the data disk (rocksdb; <c>--min-free-disk</c>): with less free,
+    /// the node refuses writes (507 <c>insufficient-storage</c>) and keeps serving reads, until space
+    /// is freed. Checked once a second. Default 64 MiB; 0 refuses only once RocksDB itself runs out.
+    /// </summary>
+    public long MinFreeDiskBytes { get; set; } = FreeSpaceGuard.DefaultReserveBytes;
+
     public bool IsClustered => Join is not null;
 
     public void Validate()
@@ -147,6 +154,10 @@ public sealed class NodeOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(InternodePort, 65535);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HeartbeatInterval, TimeSpan.Zero);
+        if (MinFreeDiskBytes < 0)
+        {
+            throw new ArgumentException($"--min-free-disk cannot be negative (got {MinFreeDiskBytes}). Use a size such as 64M, or 0 for no reserve.", nameof(MinFreeDiskBytes));
+        }
         Limits.Validate();
         if (MaxClockSkew <= TimeSpan.Zero)
         {

@@ -16,4 +16,7 @@ public enum ReplicaFailure
 
     /// <summary>Not sent: too many bytes already wait for that peer.</summary>
     Backlogged,
+
+    /// <summary>The peer stored nothing: its disk is full or its engine is being reopened.</summary>
+    StorageRefused,
 }

@@ -27,7 +27,10 @@ public sealed record JoinReply(string Id, uint Number, long Epoch)
 /// <summary>A node's heartbeat: who it is, the epoch it has, and its figures.</summary>
 /// <param name="Tombstones">Tombstones this node held at its last count (null before the first).</param>
 /// <param name="OldestTombstoneAgeMs">Age of the oldest of them by its version's wall time (null when none or not counted yet).</param>
-public sealed record HeartbeatRequest(string Id, long Epoch, long Keys, long Bytes, long PendingHints, long Transfers, long? Tombstones = null, long? OldestTombstoneAgeMs = null);
+/// <param name="Storage">ok, full (writes refused: the data disk is below its reserve or ran out) or recovering (the engine is being reopened); null from an older node.</param>
+/// <param name="FreeDiskBytes">Free bytes on the data disk at the node's last check; null for the memory engine.</param>
+public sealed record HeartbeatRequest(string Id, long Epoch, long Keys, long Bytes, long PendingHints, long Transfers, long? Tombstones = null, long? OldestTombstoneAgeMs = null,
+    string? Storage = null, long? FreeDiskBytes = null);
 
 /// <summary><see cref="Member"/> false: the coordinator does not know this node (evicted or never admitted): it must join again.</summary>
 /// <param name="Quiet">

@@ -39,6 +39,7 @@ public sealed partial class MembershipAgent(
     private readonly SemaphoreSlim _rejoin = new(1, 1);
     private readonly CoordinatorAddresses _coordinators = new(options.Join!);
     private int _beatFailures;
+    private StorageState _storageState;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -152,8 +153,23 @@ public sealed partial class MembershipAgent(
     private async Task BeatAsync(Uri coordinator, CancellationToken stoppingToken)
     {
         var stats = engine.GetStats();
+        var storage = engine.GetStorageStatus();
+        if (storage.State != _storageState)
+        {
+            // Once per change, not per beat.
+            if (storage.AcceptsWrites)
+            {
+                LogStorageBack(logger, _storageState.ToString().ToLowerInvariant());
+            }
+            else
+            {
+                LogStorageRefusing(logger, storage.StateName, storage.Reason ?? string.Empty);
+            }
+            _storageState = storage.State;
+        }
         var beat = new HeartbeatRequest(view.SelfId!, view.Epoch, stats.Keys, stats.Bytes, PendingHints: hints.GetStats().Pending, Transfers: 0,
-            Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs);
+            Tombstones: tombstones.Last?.Tombstones, OldestTombstoneAgeMs: tombstones.OldestAgeMs,
+            Storage: storage.StateName, FreeDiskBytes: storage.FreeBytes);
         try
         {
             // A member that does not answer within two beats (stopped, or cut off) is left for the next:
@@ -279,6 +295,12 @@ public sealed partial class MembershipAgent(
         _http.Dispose();
         base.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage {State}: this node refuses writes. {Reason}")]
+    private static partial void LogStorageRefusing(ILogger logger, string state, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage ok again after being {State}: this node accepts writes")]
+    private static partial void LogStorageBack(ILogger logger, string state);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Joined the cluster as {Id} (number {Number}) at epoch {Epoch}")]
     private static partial void LogJoined(ILogger logger, string id, uint number, long epoch);

@@ -24,4 +24,7 @@ public static class InstrumentNames
     public const string TombstonesOldestAge = "ringkv.tombstones.oldest_age";
     public const string TombstonesPurged = "ringkv.tombstones.purged";
     public const string TombstonePurgesRefused = "ringkv.tombstones.purges_refused";
+    public const string StorageWritable = "ringkv.storage.writable";
+    public const string StorageFree = "ringkv.storage.free";
+    public const string StorageReopens = "ringkv.storage.reopens";
 }

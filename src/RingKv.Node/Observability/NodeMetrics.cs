@@ -22,7 +22,7 @@ public sealed class NodeMetrics : IDisposable
         _requests = _meter.CreateCounter<long>(InstrumentNames.Requests, description: "Client requests by operation and status code class.");
         _requestDuration = _meter.CreateHistogram<double>(InstrumentNames.RequestDuration, unit: "s", description: "Client request latency by operation.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
-        _replicaResponses = _meter.CreateCounter<long>(InstrumentNames.ReplicaResponses, description: "Replica answers to coordinated requests, by outcome: ack, stale, error, timeout, backlogged (not sent: too much already waits for that peer), hinted, speculative.");
+        _replicaResponses = _meter.CreateCounter<long>(InstrumentNames.ReplicaResponses, description: "Replica answers to coordinated requests, by outcome: ack, stale, error, timeout, backlogged (not sent: too much already waits for that peer), storage-refused (the replica's disk is full or its engine is being reopened), hinted, speculative.");
         _readRepairs = _meter.CreateCounter<long>(InstrumentNames.ReadRepairs, description: "Stale replicas repaired after a read.");
         _internodeMessages = _meter.CreateCounter<long>(InstrumentNames.InternodeMessages, description: "Internode RPCs by direction and method.");
         _internodeEntries = _meter.CreateCounter<long>(InstrumentNames.InternodeEntries, description: "Entries carried by internode RPCs.");
@@ -42,6 +42,18 @@ public sealed class NodeMetrics : IDisposable
         _meter.CreateObservableGauge(InstrumentNames.StoredBytes, () => stats().Bytes, unit: "By", description: "Approximate bytes stored on this node.");
         _meter.CreateObservableCounter(InstrumentNames.LogSyncs, () => stats().LogSyncs, description: "Syncs of the write-ahead log to disk (rocksdb).");
         _meter.CreateObservableGauge(InstrumentNames.ClusterEpoch, epoch, description: "Epoch of the cluster map this process has.");
+    }
+
+    /// <summary>The data disk's free space and whether the store accepts writes (docs/ARCHITECTURE.md, "Storage failures").</summary>
+    public void ObserveStorage(Func<Storage.StorageStatus> status)
+    {
+        _meter.CreateObservableGauge(InstrumentNames.StorageWritable, () => status().AcceptsWrites ? 1 : 0,
+            description: "1 while this node's store accepts writes; 0 while its data disk is full (below --min-free-disk, or out of space) or its engine is being reopened after a failed write or sync.");
+        _meter.CreateObservableGauge(InstrumentNames.StorageFree,
+            () => status().FreeBytes is { } free ? [new Measurement<long>(free)] : Array.Empty<Measurement<long>>(),
+            unit: "By", description: "Free bytes on the data disk at the last check (once a second).");
+        _meter.CreateObservableCounter(InstrumentNames.StorageReopens, () => status().Reopens,
+            description: "Times the storage engine was closed and opened again from its write-ahead log after a failed write or sync.");
     }
 
     /// <summary>Every timestamp the hybrid logical clock refused to follow (entries and message headers alike).</summary>

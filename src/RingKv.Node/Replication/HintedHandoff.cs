@@ -73,8 +73,10 @@ public sealed partial class HintedHandoff(
                 replayed += batch.Count;
             }
         }
-        catch (ReplicaCallException ex)
+        catch (Exception ex) when (ex is ReplicaCallException or HttpRequestException or IOException or RocksDbSharp.RocksDbException)
         {
+            // The owner refused or failed (its disk may be full: StorageRefusedException there), or
+            // this node's own stores failed: the hints stay and are replayed on a later tick.
             LogReplayPaused(logger, owner, ex.Message);
         }
         if (replayed > 0)

@@ -11,12 +11,20 @@ public sealed partial class ReplicatedKeyValueService
     /// <summary>How many times a write is re-stamped above a newer version a replica holds before it gives up.</summary>
     private const int MaxRestamps = 3;
 
-    public ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken) =>
+    public ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
+    {
+        // A node whose disk is full (or whose engine is being reopened) coordinates no writes: it
+        // could not keep its own copy, and says so (507) rather than time out on its quorum.
+        if (_local.GetStorageStatus() is { AcceptsWrites: false } storage)
+        {
+            throw StorageRefusedException.For(storage);
+        }
         // Not an async method itself: an unconditional write (almost all of them) goes straight to
         // the quorum, without a state machine of its own.
-        precondition.Kind == PreconditionKind.None
+        return precondition.Kind == PreconditionKind.None
             ? new ValueTask<WriteResult>(WriteToReplicasAsync(RequireMap(), entry, writeQuorum, cancellationToken))
             : WriteConditionallyAsync(entry, precondition, writeQuorum, cancellationToken);
+    }
 
     private async ValueTask<WriteResult> WriteConditionallyAsync(StoredEntry entry, WritePrecondition precondition, int? writeQuorum, CancellationToken cancellationToken)
     {

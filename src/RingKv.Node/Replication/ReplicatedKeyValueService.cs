@@ -119,6 +119,8 @@ public sealed partial class ReplicatedKeyValueService : IKeyValueService
         ReplicaCallException { Failure: ReplicaFailure.Timeout } => "timeout",
         // Refused before it was sent: too many bytes already wait for that peer.
         ReplicaCallException { Failure: ReplicaFailure.Backlogged } => "backlogged",
+        // The replica's disk is full or its engine is being reopened: it stored nothing.
+        ReplicaCallException { Failure: ReplicaFailure.StorageRefused } => "storage-refused",
         _ => "error",
     };
 

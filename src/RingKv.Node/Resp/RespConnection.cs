@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using RingKv.Node.Data;
 using RingKv.Node.Hosting;
 using RingKv.Node.Security;
+using RingKv.Storage;
 
 namespace RingKv.Node.Resp;
 
@@ -322,6 +323,13 @@ public sealed partial class RespConnection
                 return true;
             case NodeNotReadyException notReady:
                 _writer.Error("LOADING " + notReady.Message + " Retry shortly, or connect to another node.");
+                return true;
+            case StorageRefusedException refused:
+                // Redis refuses writes it cannot persist with -MISCONF (a failed save) or -OOM; ours
+                // name the cause: a full disk, or an engine being reopened after an I/O error.
+                _writer.Error(refused.State == StorageState.Full
+                    ? "NOSPACE " + refused.Message + " Nothing was stored; connect to another node to write."
+                    : "TRYAGAIN " + refused.Message + " Nothing was acknowledged; retry shortly.");
                 return true;
             default:
                 return false;

@@ -29,7 +29,7 @@ namespace RingKv.Storage.RocksDb;
 /// replica a seventh of its CPU under a write load (docs/PERFORMANCE.md).
 /// </para>
 /// </remarks>
-public sealed class RocksDbEngine : IStorageEngine
+public sealed partial class RocksDbEngine : IStorageEngine
 {
     private const int MaxBatchWrites = 512;
     private const int RecentVersionCapacity = 65_536;
@@ -37,10 +37,19 @@ public sealed class RocksDbEngine : IStorageEngine
     /// <summary>RocksDB's <c>PinningTier::kAll</c>.</summary>
     private const int PinAllIndexAndFilterBlocks = 3;
 
-    private readonly RocksDbSharp.RocksDb _db;
+    private readonly string _directory;
+    private readonly FreeSpaceGuard? _guard;
     private readonly WriteOptions _writeOptions;
     private readonly Channel<PendingWrite> _writes;
-    private readonly Channel<PendingWrite[]> _unsynced;
+    private readonly Channel<UnsyncedBatch> _unsynced;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _recoveryLock = new();
+    // The open database; replaced by a reopen after a write or sync error.
+    private volatile OpenDatabase _current;
+    private Task _recovery = Task.CompletedTask;
+    private volatile string? _lastError;
+    private int _condition;
+    private long _reopens;
     private readonly Task _committer;
     private readonly Task _syncer;
     private readonly TimeProvider _time;
@@ -53,9 +62,11 @@ public sealed class RocksDbEngine : IStorageEngine
     private long _logSyncs;
     private int _disposed;
 
-    private RocksDbEngine(RocksDbSharp.RocksDb db, FsyncMode fsync, TimeProvider time)
+    private RocksDbEngine(string directory, RocksDbSharp.RocksDb db, FsyncMode fsync, TimeProvider time, FreeSpaceGuard? guard)
     {
-        _db = db;
+        _directory = directory;
+        _current = new OpenDatabase(db, generation: 0);
+        _guard = guard;
         _time = time;
         Fsync = fsync;
         // Always: each write fsynced on its own. Batch: written unsynced, then synced by the syncer stage.
@@ -63,7 +74,7 @@ public sealed class RocksDbEngine : IStorageEngine
         _maxBatch = fsync == FsyncMode.Always ? 1 : MaxBatchWrites;
         _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
         // Written by the committer, the logged-write timer and DisposeAsync.
-        _unsynced = Channel.CreateUnbounded<PendingWrite[]>(new UnboundedChannelOptions { SingleReader = true });
+        _unsynced = Channel.CreateUnbounded<UnsyncedBatch>(new UnboundedChannelOptions { SingleReader = true });
         _committer = Task.Run(CommitLoopAsync);
         _syncer = fsync == FsyncMode.Batch ? Task.Run(SyncLoopAsync) : Task.CompletedTask;
         _loggedSync = time.CreateTimer(static state => ((RocksDbEngine)state!).SyncLoggedWrites(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -79,9 +90,18 @@ public sealed class RocksDbEngine : IStorageEngine
 
     public FsyncMode Fsync { get; }
 
-    public static RocksDbEngine Open(string directory, FsyncMode fsync, TimeProvider? time = null)
+    /// <param name="guard">
+    /// The free-space check of the data disk: below its reserve, writes are refused. Null: none, and
+    /// only RocksDB's own out-of-space errors refuse writes. The engine does not own it.
+    /// </param>
+    public static RocksDbEngine Open(string directory, FsyncMode fsync, TimeProvider? time = null, FreeSpaceGuard? guard = null)
     {
         Directory.CreateDirectory(directory);
+        return new RocksDbEngine(directory, OpenDatabaseFiles(directory), fsync, time ?? TimeProvider.System, guard);
+    }
+
+    private static RocksDbSharp.RocksDb OpenDatabaseFiles(string directory)
+    {
         var table = new BlockBasedTableOptions()
             .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
             .SetBlockCache(Cache.CreateLru(64UL * 1024 * 1024))
@@ -115,13 +135,13 @@ public sealed class RocksDbEngine : IStorageEngine
             // old records from new ones by their log number.
             .SetRecycleLogFileNum(4)
             .SetBlockBasedTableFactory(table);
-        var db = RocksDbSharp.RocksDb.Open(options, directory);
-        return new RocksDbEngine(db, fsync, time ?? TimeProvider.System);
+        return RocksDbSharp.RocksDb.Open(options, directory);
     }
 
     public ValueTask<WriteResult> WriteAsync(StoredEntry entry, WritePrecondition precondition, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfWritesRefused();
         // Encode on the caller's thread: the committer only checks versions and writes.
         var pending = new PendingWrite(entry, precondition, EntryCodec.EncodeKey(entry.Token, entry.Key), EntryCodec.EncodeValue(entry));
         if (!_writes.Writer.TryWrite(pending))
@@ -138,6 +158,7 @@ public sealed class RocksDbEngine : IStorageEngine
         {
             return ValueTask.FromResult<WriteResult[]>([]);
         }
+        ThrowIfWritesRefused();
         // One completion for the whole group: each write fills its slot, the last one completes it.
         var group = new WriteGroup(entries.Count);
         for (var i = 0; i < entries.Count; i++)
@@ -197,31 +218,53 @@ public sealed class RocksDbEngine : IStorageEngine
     public StoredEntry? Get(string key)
     {
         var token = KeyToken.Of(key);
-        return _db.Get(EntryCodec.EncodeKey(token, key), new EntryDeserializer(key, token));
+        var open = Lease();
+        try
+        {
+            return open.Db.Get(EntryCodec.EncodeKey(token, key), new EntryDeserializer(key, token));
+        }
+        finally
+        {
+            open.Release();
+        }
     }
 
     public IEnumerable<StoredEntry> Scan(ScanPosition after, ulong lastToken = ulong.MaxValue)
     {
-        using var iterator = _db.NewIterator();
-        iterator.Seek(EntryCodec.EncodePosition(after));
-        if (after.Key is not null && iterator.Valid())
+        // The lease keeps the database open while the iterator lives; a reopen waiting for it ends
+        // the scan at its next entry rather than wait for a slow consumer.
+        var open = Lease();
+        try
         {
-            var first = iterator.GetKeySpan();
-            if (EntryCodec.DecodeToken(first) == after.Token && first[EntryCodec.TokenBytes..].SequenceEqual(after.Key))
+            using var iterator = open.Db.NewIterator();
+            iterator.Seek(EntryCodec.EncodePosition(after));
+            if (after.Key is not null && iterator.Valid())
             {
-                iterator.Next();
+                var first = iterator.GetKeySpan();
+                if (EntryCodec.DecodeToken(first) == after.Token && first[EntryCodec.TokenBytes..].SequenceEqual(after.Key))
+                {
+                    iterator.Next();
+                }
+            }
+            for (; iterator.Valid(); iterator.Next())
+            {
+                if (open.Retired)
+                {
+                    throw Refusal(StorageState.Recovering);
+                }
+                var dbKey = iterator.GetKeySpan();
+                var token = EntryCodec.DecodeToken(dbKey);
+                if (token > lastToken)
+                {
+                    yield break;
+                }
+                var key = System.Text.Encoding.UTF8.GetString(dbKey[EntryCodec.TokenBytes..]);
+                yield return EntryCodec.DecodeValue(key, token, iterator.GetValueSpan());
             }
         }
-        for (; iterator.Valid(); iterator.Next())
+        finally
         {
-            var dbKey = iterator.GetKeySpan();
-            var token = EntryCodec.DecodeToken(dbKey);
-            if (token > lastToken)
-            {
-                yield break;
-            }
-            var key = System.Text.Encoding.UTF8.GetString(dbKey[EntryCodec.TokenBytes..]);
-            yield return EntryCodec.DecodeValue(key, token, iterator.GetValueSpan());
+            open.Release();
         }
     }
 
@@ -230,14 +273,41 @@ public sealed class RocksDbEngine : IStorageEngine
         static long Property(RocksDbSharp.RocksDb db, string name) =>
             long.TryParse(db.GetProperty(name), out var value) ? value : 0;
 
-        return new EngineStats(
-            Property(_db, "rocksdb.estimate-num-keys"),
-            Property(_db, "rocksdb.estimate-live-data-size") + Property(_db, "rocksdb.cur-size-all-mem-tables"),
-            Interlocked.Read(ref _logSyncs));
+        var open = _current;
+        if (!open.TryAcquire())
+        {
+            // Being reopened: no figures for a moment.
+            return new EngineStats(0, 0, Interlocked.Read(ref _logSyncs));
+        }
+        try
+        {
+            return new EngineStats(
+                Property(open.Db, "rocksdb.estimate-num-keys"),
+                Property(open.Db, "rocksdb.estimate-live-data-size") + Property(open.Db, "rocksdb.cur-size-all-mem-tables"),
+                Interlocked.Read(ref _logSyncs));
+        }
+        finally
+        {
+            open.Release();
+        }
     }
 
     /// <summary>Bytes of the block cache held pinned: the index and filter blocks of the open tables.</summary>
-    internal long PinnedCacheBytes => long.TryParse(_db.GetProperty("rocksdb.block-cache-pinned-usage"), out var value) ? value : 0;
+    internal long PinnedCacheBytes
+    {
+        get
+        {
+            var open = Lease();
+            try
+            {
+                return long.TryParse(open.Db.GetProperty("rocksdb.block-cache-pinned-usage"), out var value) ? value : 0;
+            }
+            finally
+            {
+                open.Release();
+            }
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -249,10 +319,24 @@ public sealed class RocksDbEngine : IStorageEngine
         await _committer.ConfigureAwait(false);
         await _loggedSync.DisposeAsync().ConfigureAwait(false);
         // A last sync for writes acknowledged from the log and not synced yet (none: no sync).
-        _unsynced.Writer.TryWrite([]);
+        _unsynced.Writer.TryWrite(new UnsyncedBatch([], _current.Generation));
         _unsynced.Writer.TryComplete();
         await _syncer.ConfigureAwait(false);
-        _db.Dispose();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _recovery.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // A reopen waiting for disk space: nothing to finish.
+        }
+        var open = _current;
+        if (!open.Retired)
+        {
+            await open.RetireAsync().ConfigureAwait(false);
+        }
+        _stopping.Dispose();
     }
 
     private async Task CommitLoopAsync()
@@ -264,6 +348,7 @@ public sealed class RocksDbEngine : IStorageEngine
         var recent = new RecentVersions(RecentVersionCapacity);
         // Token ranges deleted earlier in the batch: the database still shows their old entries.
         var deletedRanges = new List<(ulong First, ulong Last)>();
+        var generation = 0;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
@@ -272,6 +357,27 @@ public sealed class RocksDbEngine : IStorageEngine
                 batch.Add(next);
             }
             deletedRanges.Clear();
+            // Writes that were waiting when a write or sync failed go nowhere until the engine
+            // recovered: the database refuses them anyway, and a failed write must not be retried
+            // as if it had worked.
+            var condition = (StorageState)Volatile.Read(ref _condition);
+            if (condition != StorageState.Ok)
+            {
+                Acknowledge([[.. batch]], Refusal(condition));
+                continue;
+            }
+            var open = _current;
+            if (!open.TryAcquire())
+            {
+                Acknowledge([[.. batch]], Refusal(StorageState.Recovering));
+                continue;
+            }
+            if (open.Generation != generation)
+            {
+                // Reopened from the log: what it replayed is what is stored, whatever was recorded before.
+                recent.Clear();
+                generation = open.Generation;
+            }
             try
             {
                 using var writeBatch = new WriteBatch();
@@ -293,13 +399,13 @@ public sealed class RocksDbEngine : IStorageEngine
                     }
                     if (write.PurgeCandidates is { } candidates)
                     {
-                        write.Purged = PurgeUnchanged(candidates, writeBatch, recent, deletedRanges);
+                        write.Purged = PurgeUnchanged(open.Db, candidates, writeBatch, recent, deletedRanges);
                         results[i] = default;
                         continue;
                     }
                     var current = recent.TryGet(write.Entry.Key, out var known) ? known
                         : InDeletedRange(deletedRanges, write.Entry.Token) ? null
-                        : _db.Get(write.DbKey, HeaderDeserializer.Instance);
+                        : open.Db.Get(write.DbKey, HeaderDeserializer.Instance);
                     results[i] = Decide(write, current, nowMs);
                     if (results[i].Status == WriteStatus.Applied)
                     {
@@ -309,7 +415,8 @@ public sealed class RocksDbEngine : IStorageEngine
                 }
                 if (writeBatch.Count() > 0)
                 {
-                    _db.Write(writeBatch, _writeOptions);
+                    Fault?.Invoke(FaultPoint.Write);
+                    open.Db.Write(writeBatch, _writeOptions);
                     if (Fsync == FsyncMode.Always)
                     {
                         Interlocked.Increment(ref _logSyncs);
@@ -322,7 +429,7 @@ public sealed class RocksDbEngine : IStorageEngine
                 }
                 if (Fsync == FsyncMode.Batch)
                 {
-                    HandToSyncer(batch, written: writeBatch.Count() > 0);
+                    HandToSyncer(batch, written: writeBatch.Count() > 0, open.Generation);
                 }
                 else
                 {
@@ -334,7 +441,20 @@ public sealed class RocksDbEngine : IStorageEngine
                 // Nothing of this batch is acknowledged: RocksDB applies a WriteBatch atomically or not at all.
                 // The versions recorded for it were never stored.
                 recent.Clear();
-                Acknowledge([[.. batch]], ex);
+                if (IsStorageError(ex))
+                {
+                    var refusal = Refusal(ex);
+                    StartRecovery(ex);
+                    Acknowledge([[.. batch]], refusal);
+                }
+                else
+                {
+                    Acknowledge([[.. batch]], ex);
+                }
+            }
+            finally
+            {
+                open.Release();
             }
         }
     }
@@ -344,7 +464,8 @@ public sealed class RocksDbEngine : IStorageEngine
     /// <see cref="WriteDurability.Logged"/>: those are acknowledged now and synced later.
     /// </summary>
     /// <param name="written">Whether anything reached the log: a batch of stale writes only needs no sync.</param>
-    private void HandToSyncer(List<PendingWrite> batch, bool written)
+    /// <param name="generation">The database it was written to: a sync of another one does not cover it.</param>
+    private void HandToSyncer(List<PendingWrite> batch, bool written, int generation)
     {
         var logged = 0;
         foreach (var write in batch)
@@ -353,7 +474,7 @@ public sealed class RocksDbEngine : IStorageEngine
         }
         if (logged == 0)
         {
-            _unsynced.Writer.TryWrite([.. batch]);
+            _unsynced.Writer.TryWrite(new UnsyncedBatch([.. batch], generation));
             return;
         }
         if (logged == batch.Count)
@@ -377,7 +498,7 @@ public sealed class RocksDbEngine : IStorageEngine
                 }
             }
             Acknowledge([now], error: null);
-            _unsynced.Writer.TryWrite(later);
+            _unsynced.Writer.TryWrite(new UnsyncedBatch(later, generation));
         }
         if (written)
         {
@@ -402,7 +523,7 @@ public sealed class RocksDbEngine : IStorageEngine
         Interlocked.Exchange(ref _loggedSyncArmed, 0);
         if (Interlocked.Read(ref _syncedThrough) < Interlocked.Read(ref _loggedBatches))
         {
-            _unsynced.Writer.TryWrite([]);
+            _unsynced.Writer.TryWrite(new UnsyncedBatch([], _current.Generation));
         }
     }
 
@@ -411,14 +532,23 @@ public sealed class RocksDbEngine : IStorageEngine
     {
         var reader = _unsynced.Reader;
         var waiting = new List<PendingWrite[]>();
+        var stale = new List<PendingWrite[]>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             waiting.Clear();
+            stale.Clear();
             var writes = 0;
+            var open = _current;
             while (reader.TryRead(out var batch))
             {
-                waiting.Add(batch);
-                writes += batch.Length;
+                // Written to a database that has since been closed after an error: whatever this
+                // sync does, it does not cover them, so they are failed, never acknowledged.
+                (batch.Generation == open.Generation ? waiting : stale).Add(batch.Writes);
+                writes += batch.Generation == open.Generation ? batch.Writes.Length : 0;
+            }
+            if (stale.Count > 0)
+            {
+                Acknowledge([.. stale], Refusal(StorageState.Recovering));
             }
             // Read before the sync: every logged batch counted so far is in the log it syncs.
             var loggedThrough = Interlocked.Read(ref _loggedBatches);
@@ -428,21 +558,41 @@ public sealed class RocksDbEngine : IStorageEngine
                 continue;
             }
             Exception? error = null;
-            try
+            if (!open.TryAcquire())
             {
-                Native.Instance.rocksdb_flush_wal(_db.Handle, 1);
-                Interlocked.Increment(ref _logSyncs);
-                Interlocked.Exchange(ref _syncedThrough, loggedThrough);
+                error = Refusal(StorageState.Recovering);
             }
-            catch (Exception ex)
+            else
             {
-                error = ex;
+                try
+                {
+                    Fault?.Invoke(FaultPoint.Sync);
+                    Native.Instance.rocksdb_flush_wal(open.Db.Handle, 1);
+                    Interlocked.Increment(ref _logSyncs);
+                    Interlocked.Exchange(ref _syncedThrough, loggedThrough);
+                }
+                catch (Exception ex)
+                {
+                    // PostgreSQL's "fsyncgate": after a failed fsync the kernel may have dropped the
+                    // dirty pages, and a second fsync would succeed without them. So a failed sync
+                    // fails its writes and the engine is reopened from its log; it is never retried
+                    // as if it had worked.
+                    error = IsStorageError(ex) ? Refusal(ex) : ex;
+                    if (IsStorageError(ex))
+                    {
+                        StartRecovery(ex);
+                    }
+                }
+                finally
+                {
+                    open.Release();
+                }
             }
             if (writes > 0)
             {
                 Acknowledge([.. waiting], error);
             }
-            else if (error is not null && Volatile.Read(ref _disposed) == 0)
+            else if (error is not null && Volatile.Read(ref _disposed) == 0 && Volatile.Read(ref _condition) == (int)StorageState.Ok)
             {
                 // Nobody waits on a sync the timer asked for: try again after the delay rather than
                 // leave logged writes unsynced until the next synced write comes along.
@@ -479,7 +629,7 @@ public sealed class RocksDbEngine : IStorageEngine
     /// batch is decided against the tombstone (the database still shows it), as if the purge came
     /// after it, and its put follows the delete in the batch.
     /// </summary>
-    private long PurgeUnchanged(List<PurgeCandidate> candidates, WriteBatch writeBatch, RecentVersions recent, List<(ulong First, ulong Last)> deletedRanges)
+    private static long PurgeUnchanged(RocksDbSharp.RocksDb db, List<PurgeCandidate> candidates, WriteBatch writeBatch, RecentVersions recent, List<(ulong First, ulong Last)> deletedRanges)
     {
         long purged = 0;
         foreach (var candidate in candidates)
@@ -490,7 +640,7 @@ public sealed class RocksDbEngine : IStorageEngine
                 continue;
             }
             // What is stored, or written earlier in this batch (recent versions know both).
-            var current = recent.TryGet(candidate.Key, out var known) ? known : _db.Get(candidate.DbKey, HeaderDeserializer.Instance);
+            var current = recent.TryGet(candidate.Key, out var known) ? known : db.Get(candidate.DbKey, HeaderDeserializer.Instance);
             if (current is { Deleted: true } header && header.Version == candidate.Version)
             {
                 writeBatch.Delete(candidate.DbKey);

@@ -58,6 +58,15 @@ public sealed class TestCluster : IAsyncDisposable
 
     private Func<string, string[]>? _nodeArgsFor;
 
+    /// <summary>
+    /// A cluster whose nodes get extra flags and are started with their own process options (e.g. a
+    /// data directory on a small private tmpfs, <see cref="PrivateTmpfs"/>).
+    /// </summary>
+    public static Task<TestCluster> StartWithProcessOptionsAsync(int nodes, string engine, Func<string, string[]> nodeArgs, Func<TestNode, RingKvProcessOptions> processOptions) =>
+        StartAsync(new TestCluster(engine, 3, []) { _nodeArgsFor = nodeArgs, _processOptionsFor = processOptions }, nodes, withSecret: false);
+
+    private Func<TestNode, RingKvProcessOptions>? _processOptionsFor;
+
     /// <summary>A cluster whose coordinator and nodes share a cluster secret file.</summary>
     public static Task<TestCluster> StartWithSecretAsync(int nodes) => StartAsync(new TestCluster("memory", 3, []), nodes, withSecret: true);
 
@@ -182,7 +191,7 @@ public sealed class TestCluster : IAsyncDisposable
         node.Process = RingKvProcess.Start(
             ["node", "--join", CoordinatorUrl.ToString(), "--node-name", node.Id, "--port", "0", "--internode-port", "0",
             "--data-dir", node.DataDirectory, "--engine", _engine, .. MemberArguments, .. _nodeArgs, .. _nodeArgsFor?.Invoke(node.Id) ?? []],
-            new RingKvProcessOptions());
+            _processOptionsFor?.Invoke(node) ?? new RingKvProcessOptions());
         node.Paused = false;
         node.Url = await node.Process.WaitForUrlAsync(StartDeadline);
         await Eventually.WaitUntilAsync(async () => await IsReadyAsync(node), StartDeadline, () => $"node {node.Id} at {node.Url} not ready. {node.Process.Describe()}");

@@ -263,7 +263,7 @@ public sealed partial class VirtualNetwork : IDisposable
         return (process.ExitCode, stdout.GetAwaiter().GetResult() + stderr.GetAwaiter().GetResult());
     }
 
-    private static bool IsRoot()
+    internal static bool IsRoot()
     {
         try
         {

@@ -16,6 +16,14 @@ public static class KvApiDescription
         (502, "node-unreachable (coordinator only: the node it forwarded to did not answer)"),
     ];
 
+    /// <summary>A write's answers when a node's store refuses it: not acknowledged either way.</summary>
+    private static readonly (int, string)[] WriteProblems =
+    [
+        (503, "insufficient-replicas: fewer replicas than required acknowledged within the request timeout (with required, acknowledged, replicas); storage-recovering: the node's engine is being reopened after a failed write or sync, nothing acknowledged; node-not-ready; no-nodes (coordinator: no node is up)"),
+        (502, "node-unreachable (coordinator only: the node it forwarded to did not answer)"),
+        (507, "insufficient-storage: the node's data disk is full (below --min-free-disk); nothing was stored, send the write to another node"),
+    ];
+
     public static IEndpointConventionBuilder DescribeGetKey(this IEndpointConventionBuilder builder, bool head) => builder
         .WithName(head ? "headKey" : "getKey")
         .WithTags(Tag)
@@ -41,7 +49,7 @@ public static class KvApiDescription
             (408, "bad-request-body: the body came too slowly"),
             (412, "precondition-failed: If-Match or If-None-Match did not hold"),
             (413, "value-too-large"))
-        .AnswersProblems(QuorumProblems)
+        .AnswersProblems(WriteProblems)
         .AnswersProblems(ApiDescription.AuthProblems);
 
     public static IEndpointConventionBuilder DescribeDeleteKey(this IEndpointConventionBuilder builder) => builder
@@ -54,7 +62,7 @@ public static class KvApiDescription
         .AnswersProblems(
             (400, "invalid-key, invalid-query, invalid-quorum, invalid-header"),
             (412, "precondition-failed: If-Match did not hold"))
-        .AnswersProblems(QuorumProblems)
+        .AnswersProblems(WriteProblems)
         .AnswersProblems(ApiDescription.AuthProblems);
 
     public static IEndpointConventionBuilder DescribeListKeys(this IEndpointConventionBuilder builder, bool head)

@@ -51,6 +51,8 @@ public sealed class GrpcReplicaTransport(ClusterView view, HybridLogicalClock cl
         ReplicaCallException known => known,
         RpcException { StatusCode: StatusCode.DeadlineExceeded } rpc => new(ReplicaFailure.Timeout, rpc.Status.Detail, rpc),
         RpcException { StatusCode: StatusCode.ResourceExhausted } rpc => new(ReplicaFailure.Backlogged, rpc.Status.Detail, rpc),
+        RpcException { StatusCode: StatusCode.Unavailable } rpc when rpc.Status.Detail.StartsWith(InternodeService.StorageRefusedPrefix, StringComparison.Ordinal) =>
+            new(ReplicaFailure.StorageRefused, rpc.Status.Detail, rpc),
         RpcException rpc => new(ReplicaFailure.Error, rpc.Status.Detail.Length > 0 ? rpc.Status.Detail : rpc.Message, rpc),
         _ => new(ReplicaFailure.Error, error.Message, error),
     };

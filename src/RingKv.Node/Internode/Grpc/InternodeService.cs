@@ -92,10 +92,32 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         }
     }
 
+    /// <summary>Starts the detail of the error a replica answers for a batch it cannot store: the sender counts it as not stored and falls back.</summary>
+    public const string StorageRefusedPrefix = "storage-refused: ";
+
     public override async Task<WriteReply> Write(WriteRequest request, ServerCallContext context)
     {
         Observe(request.Header);
         RequireMember();
+        try
+        {
+            return await WriteEntriesAsync(request, context);
+        }
+        catch (StorageRefusedException ex)
+        {
+            // Never answered as stored: the whole batch fails, so the sender's writes fall back to
+            // hints on other nodes, and hints replayed here wait (HintedHandoff keeps them).
+            throw new RpcException(new Status(StatusCode.Unavailable, StorageRefusedPrefix + ex.Message));
+        }
+    }
+
+    private async Task<WriteReply> WriteEntriesAsync(WriteRequest request, ServerCallContext context)
+    {
+        if (engine.GetStorageStatus() is { AcceptsWrites: false } storage)
+        {
+            // Hints too: they live on the same disk.
+            throw StorageRefusedException.For(storage);
+        }
         var reply = new WriteReply();
         // All entries go to the engine at once, so they share one group commit rather than one each.
         var statuses = new ReplicaWriteStatus[request.Entries.Count];
@@ -302,6 +324,11 @@ public sealed partial class InternodeService(IStorageEngine engine, IHintStore h
         catch (HttpRequestException ex)
         {
             reply.Error = $"Source {request.Source} unreachable: {ex.Message}";
+        }
+        catch (StorageRefusedException ex)
+        {
+            // Unverified, so the transfer is retried or rolled back, as for any failed range.
+            reply.Error = $"This node cannot store the range: {ex.Message}";
         }
         return reply;
     }
