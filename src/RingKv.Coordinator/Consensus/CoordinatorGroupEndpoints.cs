@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RingKv.Coordinator.Membership;
 using RingKv.Node.Api;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace RingKv.Coordinator.Consensus;
 
@@ -45,10 +44,8 @@ public static class CoordinatorGroupEndpoints
     }
 
     /// <summary>Passes changes that only the leader may make to the leader, when this member does not lead.</summary>
-    public static IApplicationBuilder UseLeaderForwarding(this IApplicationBuilder app, RaftControlLog log, HttpMessageInvoker toLeader)
-    {
-        var forwarder = app.ApplicationServices.GetRequiredService<IHttpForwarder>();
-        return app.Use(async (context, next) =>
+    public static IApplicationBuilder UseLeaderForwarding(this IApplicationBuilder app, RaftControlLog log, HttpClient toLeader) =>
+        app.Use(async (context, next) =>
         {
             var request = context.Request;
             var readsLeaderState = HttpMethods.IsGet(request.Method) &&
@@ -60,42 +57,119 @@ public static class CoordinatorGroupEndpoints
                 await next(context);
                 return;
             }
-            // Right after an election a member may not know the new leader yet: it learns of it at the
-            // leader's first heartbeat. A change waits for that rather than failing.
-            var patience = Stopwatch.StartNew();
-            while (changes && !request.Headers.ContainsKey(ForwardedHeader) && log.Leader is null && !log.IsLeader &&
-                patience.Elapsed < LeaderWait && !context.RequestAborted.IsCancellationRequested)
+            if (request.Headers.ContainsKey(ForwardedHeader))
             {
-                await Task.Delay(50, context.RequestAborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-            if (log.IsLeader)
-            {
-                await next(context);
+                // Passed on by a member that took this one for the leader: it is not (any more).
+                await NoLeaderAsync(context, "This member was asked as the leader, but does not lead the group now.");
                 return;
             }
-            if (request.Headers.ContainsKey(ForwardedHeader) || log.Leader is not { } leader)
+            // Control-plane requests are small: read once, so the request can go to another leader
+            // if the one asked turns out not to be it (an election under way).
+            byte[] body;
+            using (var buffer = new MemoryStream())
             {
-                if (readsLeaderState)
+                await request.Body.CopyToAsync(buffer, context.RequestAborted);
+                body = buffer.ToArray();
+            }
+            var patience = Stopwatch.StartNew();
+            string? lastProblem = null;
+            while (!context.RequestAborted.IsCancellationRequested)
+            {
+                if (log.IsLeader)
                 {
-                    // No leader to ask: this member's own view (the map it applied; health unknown).
+                    request.Body = new MemoryStream(body);
                     await next(context);
                     return;
                 }
-                context.Response.Headers.RetryAfter = "1";
-                await Problem.WriteAsync(context, 503, "no-leader", "The coordinator group has no leader",
-                    "An election is under way, or this member cannot reach a majority of the group. Retry in a second, or ask another member.");
+                if (log.Leader is { } leader)
+                {
+                    using var response = await TrySendAsync(toLeader, leader, context, body, log.MemberId);
+                    // A leader that answers, whatever it answers, is the answer; one that says it does not lead is retried.
+                    if (response is not null && !(response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && response.Headers.Contains(NoLeaderHeader)))
+                    {
+                        await CopyAsync(response, context);
+                        return;
+                    }
+                    lastProblem = response is null ? $"{leader.Id} ({leader.Url}) did not answer" : $"{leader.Id} does not lead any more";
+                }
+                if (patience.Elapsed >= LeaderWait || !changes)
+                {
+                    break;
+                }
+                // Right after an election a member may not know the new leader yet: it learns of it
+                // at the leader's first heartbeat. A change waits for that rather than failing.
+                await Task.Delay(100, context.RequestAborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            if (readsLeaderState)
+            {
+                // No leader to ask: this member's own view (the map it applied; health unknown).
+                request.Body = new MemoryStream(body);
+                await next(context);
                 return;
             }
-            request.Headers[ForwardedHeader] = log.MemberId;
-            var error = await forwarder.SendAsync(context, leader.Url.ToString().TrimEnd('/'), toLeader, new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromSeconds(70) });
-            if (error != ForwarderError.None && !context.Response.HasStarted)
-            {
-                context.Response.Clear();
-                context.Response.Headers.RetryAfter = "1";
-                await Problem.WriteAsync(context, 503, "no-leader", "The coordinator group's leader did not answer",
-                    $"{leader.Id} ({leader.Url}) leads, but the request could not be passed to it ({error}). Retry in a second.");
-            }
+            await NoLeaderAsync(context, "An election is under way, or this member cannot reach a majority of the group" +
+                (lastProblem is null ? "" : $" ({lastProblem})") + ". Retry in a second, or ask another member.");
         });
+
+    private const string NoLeaderHeader = "X-RingKV-No-Leader";
+
+    private static Task NoLeaderAsync(HttpContext context, string detail)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        context.Response.Headers[NoLeaderHeader] = "1";
+        return Problem.WriteAsync(context, 503, "no-leader", "The coordinator group has no leader", detail);
+    }
+
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Content-Length", "Proxy-Connection", "TE", "Trailer",
+    };
+
+    private static async Task<HttpResponseMessage?> TrySendAsync(HttpClient http, CoordinatorPeer leader, HttpContext context, byte[] body, string self)
+    {
+        var request = context.Request;
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(leader.Url, request.Path.Value!.TrimStart('/') + request.QueryString.Value));
+        if (body.Length > 0 || !HttpMethods.IsGet(request.Method))
+        {
+            message.Content = new ByteArrayContent(body);
+        }
+        foreach (var (name, values) in request.Headers)
+        {
+            if (HopByHop.Contains(name))
+            {
+                continue;
+            }
+            if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values) && message.Content is not null)
+            {
+                message.Content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+        message.Headers.TryAddWithoutValidation(ForwardedHeader, self);
+        try
+        {
+            return await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !context.RequestAborted.IsCancellationRequested)
+        {
+            return null;
+        }
+        finally
+        {
+            message.Dispose();
+        }
+    }
+
+    private static async Task CopyAsync(HttpResponseMessage response, HttpContext context)
+    {
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!HopByHop.Contains(name))
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+        }
+        await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
     }
 }
 

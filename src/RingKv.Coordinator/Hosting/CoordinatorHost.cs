@@ -96,7 +96,6 @@ public static class CoordinatorHost
         builder.Services.AddSingleton<CoordinatorGroupMetrics>();
         if (self is not null)
         {
-            builder.Services.AddHttpForwarder();
             builder.Services.AddSingleton(services => new RaftControlLog(self, options.Group, dataDirectory, options.ReplicationFactor,
                 token => services.GetRequiredService<CoordinatorGroupMonitor>().FindLegacyStateAsync(token),
                 services.GetRequiredService<CoordinatorGroupMetrics>(), services.GetRequiredService<ILoggerFactory>()));
@@ -171,7 +170,7 @@ public static class CoordinatorHost
         {
             // A follower passes changes to the leader with its own credentials towards members.
             app.UseLeaderForwarding(app.Services.GetRequiredService<RaftControlLog>(),
-                new HttpMessageInvoker(tls.Apply(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(2) })));
+                new HttpClient(tls.Apply(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(2) })) { Timeout = TimeSpan.FromSeconds(70) });
         }
         // The control plane (joins, heartbeats, map fetches) is for members only.
         app.Use((context, next) =>

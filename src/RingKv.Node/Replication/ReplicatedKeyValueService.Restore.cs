@@ -20,7 +20,7 @@ public sealed partial class ReplicatedKeyValueService
         var (replicas, required) = WritePlan(map, entry.Token, writeQuorum);
         var round = new WriteRound(this, map, replicas, required, entry);
         round.Start();
-        await WaitAsync(round.Decided, options.RequestTimeout, cancellationToken);
+        await WaitAsync(round.Decided, _options.RequestTimeout, cancellationToken);
         var (reached, acknowledged) = round.Outcome();
         if (reached)
         {
