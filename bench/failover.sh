@@ -4,7 +4,8 @@
 # kill to the first change the group accepts through the printed URL (a request only the leader
 # answers: cancelling a transfer that does not exist gets 404 from the leader, 503 while there is
 # none). Between kills it waits for `up` to start the killed member again and for all three to
-# agree. Prints every figure, then p50 and max in milliseconds.
+# agree, and at least PAUSE seconds (default 15): `up` leaves a member down that exits 5 times
+# within a minute, as it does a node. Prints every figure, then p50 and max in milliseconds.
 #   bench/failover.sh [KILLS]   (default 20)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,9 +21,23 @@ for _ in $(seq 1 600); do grep -q "RingKV is up" "$work/up.out" 2>/dev/null && b
 grep -q "RingKV is up" "$work/up.out" || { echo "up did not start: $(tail -5 "$work/up.err")" >&2; exit 1; }
 leader() { curl -s -m 2 "$url/v1/cluster" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["leader"] or "")' 2>/dev/null || true; }
 healthy() { curl -s -m 2 "$url/v1/cluster" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["leader"] and all(c["role"] in ("leader","follower") for c in d["coordinators"]) else 1)' 2>/dev/null; }
-member_pid() { for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "--member-id $1 --peers" && tr '\0' ' ' <"$p/cmdline" | grep -q -- "$work" && basename "$p"; done | head -1; }
+member_pid() { python3 - "$1" "$work" <<'PY'
+import os, sys
+member, work = sys.argv[1], sys.argv[2]
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    except OSError:
+        continue
+    text = [a.decode(errors="replace") for a in args]
+    if "--member-id" in text and text[text.index("--member-id") + 1] == member and any(work in a for a in text):
+        print(pid); break
+PY
+}
 results=()
+pause="${PAUSE:-15}"
 for i in $(seq 1 "$kills"); do
+  [ "$i" -gt 1 ] && sleep "$pause"
   for _ in $(seq 1 300); do healthy && break; sleep 0.1; done
   old=$(leader); pid=$(member_pid "$old")
   [ -n "$pid" ] || { echo "no process for leader '$old'" >&2; exit 1; }

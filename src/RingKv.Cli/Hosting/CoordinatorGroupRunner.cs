@@ -143,16 +143,7 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
         var directory = Path.Combine(_data, "coordinator", id);
         Directory.CreateDirectory(directory);
         var start = SelfExecutable.StartInfo(["coordinator", "--config", configFile, "--member-id", id, "--peers", peers]);
-        var shell = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        shell.ArgumentList.Add("-c");
-        shell.ArgumentList.Add("log=\"$1\"; shift; exec \"$@\" >>\"$log\" 2>&1");
-        shell.ArgumentList.Add("ringkv-coordinator");
-        shell.ArgumentList.Add(Path.Combine(directory, "coordinator.log"));
-        shell.ArgumentList.Add(start.FileName);
-        foreach (var argument in start.ArgumentList)
-        {
-            shell.ArgumentList.Add(argument);
-        }
+        var shell = SelfExecutable.WritingTo(start, Path.Combine(directory, "coordinator.log"));
         var process = Process.Start(shell) ?? throw new InvalidOperationException($"Could not start coordinator member {id}.");
         _processes[id] = process;
         _ = SuperviseAsync(id, process, configFile, peers);

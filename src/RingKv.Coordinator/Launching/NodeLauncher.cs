@@ -88,7 +88,7 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
                 ? new[] { "--tls-cert", Path.GetFullPath(certificate), "--tls-key", Path.GetFullPath(key), "--tls-ca", Path.GetFullPath(authority) }
                 : []),
         ]);
-        var process = Process.Start(WritingTo(start, logPath)) ?? throw new InvalidOperationException("Could not start a node process.");
+        var process = Process.Start(SelfExecutable.WritingTo(start, logPath)) ?? throw new InvalidOperationException("Could not start a node process.");
         _processes[id] = process;
         if (Supervises)
         {
@@ -297,26 +297,6 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
             process.Kill(entireProcessTree: true);
         }
         _processes.TryRemove(id, out _);
-    }
-
-    /// <summary>
-    /// Runs the node with its output appended to its log file by the shell that becomes it (exec):
-    /// no pipe through this process, so a node outlives the coordinator that started it (another
-    /// member supervises it then) without writing into a closed pipe.
-    /// </summary>
-    private static ProcessStartInfo WritingTo(ProcessStartInfo node, string logPath)
-    {
-        var shell = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        shell.ArgumentList.Add("-c");
-        shell.ArgumentList.Add("log=\"$1\"; shift; exec \"$@\" >>\"$log\" 2>&1");
-        shell.ArgumentList.Add("ringkv-node");
-        shell.ArgumentList.Add(logPath);
-        shell.ArgumentList.Add(node.FileName);
-        foreach (var argument in node.ArgumentList)
-        {
-            shell.ArgumentList.Add(argument);
-        }
-        return shell;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Launched node {Id} (pid {Pid}), data in {DataDirectory}")]

@@ -25,4 +25,25 @@ public static class SelfExecutable
         }
         return info;
     }
+
+    /// <summary>
+    /// Runs <paramref name="process"/> with its output appended to <paramref name="logPath"/> by the
+    /// shell that becomes it (exec, so the process id is the program's): no pipe through the
+    /// starting process, so what it started outlives it (a node whose coordinator member died, a
+    /// member whose <c>up</c> was killed) without writing into a closed pipe.
+    /// </summary>
+    public static ProcessStartInfo WritingTo(ProcessStartInfo process, string logPath)
+    {
+        var shell = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        shell.ArgumentList.Add("-c");
+        shell.ArgumentList.Add("log=\"$1\"; shift; exec \"$@\" >>\"$log\" 2>&1");
+        shell.ArgumentList.Add("ringkv");
+        shell.ArgumentList.Add(logPath);
+        shell.ArgumentList.Add(process.FileName);
+        foreach (var argument in process.ArgumentList)
+        {
+            shell.ArgumentList.Add(argument);
+        }
+        return shell;
+    }
 }
