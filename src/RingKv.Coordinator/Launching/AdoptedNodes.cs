@@ -19,6 +19,19 @@ public sealed class AdoptedNodes(MembershipService membership, NodeLauncher laun
             var state = membership.State;
             foreach (var (id, processId) in state.Launched)
             {
+                // A new leader learns of these nodes from their heartbeats, which carry no process
+                // id: what it shows of them (pid, supervised) comes from the committed state.
+                if (launcher.Supervises && state.Map.FindMember(id) is not null)
+                {
+                    if (processId > 0 && membership.Health.SinceLastHeartbeat(id) is not null && membership.Health.ProcessIdOf(id) is null)
+                    {
+                        membership.Health.RecordProcess(id, processId);
+                    }
+                    if (!membership.Health.IsSupervised(id))
+                    {
+                        membership.Health.RecordSupervision(id, 0, gaveUp: false);
+                    }
+                }
                 if (state.Map.FindMember(id) is not null && !launcher.Processes.ContainsKey(id) && !launcher.IsRunning(id, processId))
                 {
                     await launcher.AdoptAsync(id, leadership);

@@ -31,6 +31,9 @@ public sealed class MemberHealthTable(TimeProvider time)
     /// <summary>What the supervisor did for a node it launched: restarts so far, and whether it gave up.</summary>
     public void RecordSupervision(string id, int restarts, bool gaveUp) => _supervision[id] = (restarts, gaveUp);
 
+    /// <summary>Whether a supervisor here has said anything of this member yet.</summary>
+    public bool IsSupervised(string id) => _supervision.ContainsKey(id);
+
     public void Forget(string id)
     {
         _beats.TryRemove(id, out _);
