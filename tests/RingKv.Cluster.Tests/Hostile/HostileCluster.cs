@@ -128,11 +128,11 @@ public sealed class HostileCluster : IAsyncLifetime
             var seen = await GetAsync(CoordinatorUrl, key);
             Assert.True(seen.Status == HttpStatusCode.NotFound, $"after {what}: {key} was written by a rejected request: {seen}");
         }
-        await AssertServesWithinASecondAsync(what);
+        await AssertServesPromptlyAsync(what);
     }
 
     /// <summary>A normal write and read, through a node and through the gateway, each within a second.</summary>
-    public async Task AssertServesWithinASecondAsync(string what)
+    public async Task AssertServesPromptlyAsync(string what)
     {
         foreach (var url in new[] { NodeUrl, CoordinatorUrl })
         {
@@ -146,7 +146,9 @@ public sealed class HostileCluster : IAsyncLifetime
             var read = await GetAsync(url, key);
             clock.Stop();
             Assert.True(read == (HttpStatusCode.OK, "fine"), $"after {what}: a normal read from {url} got {read}");
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"after {what}: a normal write and read at {url} took {clock.Elapsed.TotalMilliseconds:0} ms");
+            // A wedged server (a lock held, a thread stuck on the hostile request) takes the client's
+            // whole timeout; a healthy one on a busy 2-core machine sometimes just over a second.
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"after {what}: a normal write and read at {url} took {clock.Elapsed.TotalMilliseconds:0} ms");
         }
     }
 

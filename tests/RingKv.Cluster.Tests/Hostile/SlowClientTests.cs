@@ -63,7 +63,7 @@ public sealed class SlowClientTests(HostileCluster cluster)
         // Freed slots are usable again at once.
         await Eventually.WaitUntilAsync(async () =>
         {
-            await cluster.AssertServesWithinASecondAsync($"{on}: idle-connection flood");
+            await cluster.AssertServesPromptlyAsync($"{on}: idle-connection flood");
             return true;
         }, TimeSpan.FromSeconds(5), () => $"{on}: the cluster did not serve normally after an idle-connection flood");
         await cluster.AssertUnharmedAsync($"{on}: idle-connection flood");
