@@ -21,8 +21,9 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
 {
     private const string LayoutFile = "coordinators.json";
     private readonly string _data = Path.GetFullPath(options.DataDirectory);
-    private readonly Dictionary<string, Process> _processes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, RestartBudget> _budgets = new(StringComparer.Ordinal);
+    // Touched by every member's supervising task and by the stop: concurrent.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Process> _processes = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RestartBudget> _budgets = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
     public async Task<int> RunAsync(int nodes, Func<string, string> announcement, Func<string, string> hint)
@@ -164,7 +165,7 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
         {
             return;
         }
-        var budget = _budgets.TryGetValue(id, out var known) ? known : _budgets[id] = RestartBudget.Default();
+        var budget = _budgets.GetOrAdd(id, _ => RestartBudget.Default());
         if (!budget.OnCrash(DateTimeOffset.UtcNow))
         {
             await Console.Error.WriteLineAsync($"ringkv: coordinator member {id} exited {budget.MaxCrashes} times within {budget.Period.TotalSeconds:0} s; it is left down (the group runs on with the others).");
@@ -206,7 +207,18 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
         }
     }
 
-    private static bool Alive(int pid) => Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Gone between two looks.
+            return false;
+        }
+    }
 
     /// <summary>Processes running a node on a data directory under ours: the nodes this cluster started, whichever member started them.</summary>
     private IEnumerable<int> NodeProcesses()
