@@ -51,6 +51,58 @@ public sealed class HintedHandoffTests
         await handoff.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task AHintStoreThatFailsDoesNotStopTheHandoff()
+    {
+        await using var cluster = new ReplicaCluster();
+        var (owner, fallback, entry) = await HintedWriteAsync(cluster);
+        // Its disk is full for three ticks: the store throws, as RocksDB does, and then recovers.
+        var failing = new FailingHintStore(cluster[fallback].Hints, failures: 3);
+        var handoff = new HintedHandoff(failing, cluster[fallback].Engine, cluster[fallback].View, cluster[fallback].Transport, cluster.Time, NullLogger<HintedHandoff>.Instance);
+        await handoff.StartAsync(CancellationToken.None);
+        cluster.WithState(owner, MemberState.Up);
+
+        await UntilAsync(cluster, () => cluster[fallback].Hints.Peek(owner, 10).Count == 0, () => $"{fallback} still holds its hint for {owner} after {failing.Failed} failed ticks");
+        Assert.Equal(3, failing.Failed);
+        Assert.Equal(entry.Version, cluster[owner].Engine.Get(Key)?.Version);
+        Assert.False(handoff.ExecuteTask?.IsFaulted, handoff.ExecuteTask?.Exception?.ToString());
+        await handoff.StopAsync(CancellationToken.None);
+        handoff.Dispose();
+    }
+
+    /// <summary>A hint store whose first <c>PurgeExpired</c> calls fail as a full disk does.</summary>
+    private sealed class FailingHintStore(Storage.Hints.IHintStore inner, int failures) : Storage.Hints.IHintStore
+    {
+        private int _failed;
+
+        public int Failed => Volatile.Read(ref _failed);
+
+        public int PurgeExpired()
+        {
+            // Called by the handoff's one loop only.
+            if (Volatile.Read(ref _failed) < failures)
+            {
+                Interlocked.Increment(ref _failed);
+                throw new IOException("No space left on device");
+            }
+            return inner.PurgeExpired();
+        }
+
+        public ValueTask<bool> AddAsync(string ownerId, Storage.StoredEntry entry, CancellationToken cancellationToken = default) => inner.AddAsync(ownerId, entry, cancellationToken);
+
+        public IReadOnlyList<Storage.Hints.Hint> Peek(string ownerId, int max) => inner.Peek(ownerId, max);
+
+        public bool Remove(Storage.Hints.Hint hint) => inner.Remove(hint);
+
+        public int RemoveThrough(string ownerId, long sequence) => inner.RemoveThrough(ownerId, sequence);
+
+        public IReadOnlyList<string> Owners() => inner.Owners();
+
+        public Storage.Hints.HintStats GetStats() => inner.GetStats();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
     /// <summary>A write while one owner is down: its copy is a hint on the fallback.</summary>
     private static async Task<(string Owner, string Fallback, Storage.StoredEntry Entry)> HintedWriteAsync(ReplicaCluster cluster)
     {

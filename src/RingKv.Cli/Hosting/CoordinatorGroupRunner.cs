@@ -171,7 +171,7 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
             await Console.Error.WriteLineAsync($"ringkv: coordinator member {id} exited {budget.MaxCrashes} times within {budget.Period.TotalSeconds:0} s; it is left down (the group runs on with the others).");
             return;
         }
-        await Console.Error.WriteLineAsync($"ringkv: coordinator member {id} exited (code {process.ExitCode}); starting it again in {budget.Backoff.TotalSeconds:0.##} s.");
+        await Console.Error.WriteLineAsync($"ringkv: coordinator member {id} exited (code {process.ExitCode}){LastWords(id)}; starting it again in {budget.Backoff.TotalSeconds:0.##} s.");
         try
         {
             await Task.Delay(budget.Backoff, _stopping.Token);
@@ -179,6 +179,22 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>The last error a member logged before it exited, so the reason is on the terminal and not only in its log.</summary>
+    private string LastWords(string id)
+    {
+        try
+        {
+            var line = File.ReadLines(Path.Combine(_data, "coordinator", id, "coordinator.log"))
+                .TakeLast(40)
+                .LastOrDefault(l => l.Contains("rror", StringComparison.Ordinal) || l.Contains("xception", StringComparison.Ordinal) || l.StartsWith("ringkv:", StringComparison.Ordinal));
+            return line is null ? string.Empty : ": " + line.Trim();
+        }
+        catch (IOException)
+        {
+            return string.Empty;
         }
     }
 
@@ -268,13 +284,50 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
 
     private static readonly JsonSerializerOptions LayoutJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
+    /// <summary>
+    /// Free ports below the kernel's ephemeral range. The members' ports are chosen here, released,
+    /// then bound by the members (and again by every member restarted later): a port from the
+    /// ephemeral range could meanwhile become the local end of any process's outgoing connection,
+    /// and the member would fail to bind it on every restart.
+    /// </summary>
     private static List<int> FreePorts(int count)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
-        listeners.ForEach(l => l.Stop());
-        return ports;
+        var ephemeralLow = 32768;
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            ephemeralLow = int.Parse(range[0], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+        }
+        var low = Math.Max(1024, ephemeralLow - 12_000);
+        var high = Math.Max(low + count, ephemeralLow);
+        var ports = new List<int>(count);
+        var candidate = Random.Shared.Next(low, high);
+        for (var tried = 0; ports.Count < count && tried < high - low; tried++, candidate = candidate + 1 >= high ? low : candidate + 1)
+        {
+            if (IsFree(candidate))
+            {
+                ports.Add(candidate);
+            }
+        }
+        return ports.Count == count ? ports : throw new InvalidOperationException($"No {count} free ports between {low} and {high}.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private sealed record MemberLayout(string Id, int ApiPort, int RaftPort);

@@ -81,8 +81,20 @@ public sealed partial class AntiEntropyService : BackgroundService
                 {
                     await Task.Delay(_options.PauseBetweenRounds, _time, stoppingToken);
                 }
-                // A round cut short by a new map starts over at once, with the new ring.
-                pause = _view.Map is not { } map || _view.SelfId is not { } self || await RunRoundAsync(map, self, stoppingToken);
+                try
+                {
+                    // A round cut short by a new map starts over at once, with the new ring.
+                    pause = _view.Map is not { } map || _view.SelfId is not { } self || await RunRoundAsync(map, self, stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OperationCanceledException)
+                {
+                    // This node's own engine refused (its disk is full, or it is being reopened
+                    // after a failed sync), or something unforeseen: the round is done again after
+                    // the pause. An exception escaping here would stop the host, and with it a node
+                    // that still serves reads.
+                    pause = true;
+                    LogRoundFailed(_logger, ex);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -240,6 +252,9 @@ public sealed partial class AntiEntropyService : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Anti-entropy repaired {OutOfSync} of {Compared} ranges: {Pulled} entries pulled, {Pushed} pushed, in {DurationMs} ms")]
     private static partial void LogRoundRepaired(ILogger logger, int outOfSync, int compared, long pulled, long pushed, double durationMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An anti-entropy round failed; it runs again after the pause")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Anti-entropy with {Peer} failed on {Range}; its ranges wait for the next round: {Reason}")]
     private static partial void LogPeerFailed(ILogger logger, string peer, string range, string reason);

@@ -31,14 +31,23 @@ public sealed partial class HintedHandoff(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                hints.PurgeExpired();
-                if (view.Map is not { } map)
+                try
                 {
-                    continue;
+                    hints.PurgeExpired();
+                    if (view.Map is not { } map)
+                    {
+                        continue;
+                    }
+                    foreach (var owner in hints.Owners())
+                    {
+                        await ReplayAsync(map, owner);
+                    }
                 }
-                foreach (var owner in hints.Owners())
+                catch (Exception ex) when (ex is IOException or RocksDbSharp.RocksDbException)
                 {
-                    await ReplayAsync(map, owner);
+                    // The hint store's own disk failed or is full: the next tick tries again. An
+                    // exception escaping here would stop the host, and with it the node.
+                    LogTickFailed(logger, ex);
                 }
             }
         }
@@ -102,6 +111,9 @@ public sealed partial class HintedHandoff(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Handed off {Count} hints to {Owner}")]
     private static partial void LogReplayed(ILogger logger, int count, string owner);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Hinted handoff could not read its hint store; it tries again in a second")]
+    private static partial void LogTickFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Hint handoff to {Owner} paused: {Reason}")]
     private static partial void LogReplayPaused(ILogger logger, string owner, string reason);

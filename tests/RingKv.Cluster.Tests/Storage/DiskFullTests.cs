@@ -85,7 +85,7 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         var fillerBytes = await FillAsync(filler);
         var refusedBefore = load.InsufficientStorageFrom(full.Id);
         await Eventually.WaitUntilAsync(() => Task.FromResult(load.InsufficientStorageFrom(full.Id) >= refusedBefore + 20), Deadline,
-            () => $"{full.Id} answered 507 to {load.InsufficientStorageFrom(full.Id)} writes; {load.Describe()}");
+            () => $"{full.Id} answered 507 to {load.InsufficientStorageFrom(full.Id)} writes; {load.Describe()}; {full.Process!.Describe()}");
         output.WriteLine($"{full.Id}: filler {fillerBytes / (1024 * 1024)} MiB; 20 writes refused with 507 within {filled.ElapsedMilliseconds} ms of the fill starting");
 
         var status = await ClusterNodeAsync(cluster, full.Id, n => n.GetProperty("storage").GetString() == "full");
@@ -113,7 +113,7 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         var freed = Stopwatch.StartNew();
         File.Delete(filler);
         await Eventually.WaitUntilAsync(() => Task.FromResult(load.AcknowledgedBy(full.Id) > acceptedBefore), Deadline,
-            () => $"{full.Id} acknowledged no write since the filler was deleted; {load.Describe()}");
+            () => $"{full.Id} acknowledged no write since the filler was deleted; {load.Describe()}; {full.Process!.Describe()}");
         var backAfter = freed.Elapsed;
         await ClusterNodeAsync(cluster, full.Id, n => n.GetProperty("storage").GetString() == "ok");
         Assert.Equal(1, await cluster.MetricAsync(full, "ringkv_storage_writable", ""));
