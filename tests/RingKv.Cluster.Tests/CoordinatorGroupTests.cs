@@ -162,6 +162,158 @@ public sealed class CoordinatorGroupTests
         Assert.Equal("still", await http.GetStringAsync(new Uri(url, "/v1/kv/while/no/coordinator")));
     }
 
+    /// <remarks>
+    /// One cluster, three changes, the leader SIGKILLed in the middle of each: a join with its
+    /// transfers running, a decommission with its transfers running, and a node's death (killed
+    /// for good: the memory engine is never restarted), the leader killed right after it so that
+    /// the eviction and the rebuild fall to the next leader. Each change is carried through by the
+    /// next leader, and every key ends on exactly its preference list, with its value.
+    /// </remarks>
+    [Fact]
+    public async Task TheLeaderKilledMidJoinMidDecommissionAndRightAfterANodeDiesLeavesEveryChangeDoneAndEveryKeyOnItsOwners()
+    {
+        using var home = new TempDirectory("group-changes");
+        await using var up = RingKvProcess.Start("up", "--nodes", "4", "--engine", "memory", "--port", "0", "--resp-port", "0", "--data-dir", home.Combine("data"),
+            "--transfer-rate", "300", "--release-grace", "1", "--suspect-after", "2", "--eviction-grace", "4");
+        var url = await up.WaitForUrlAsync(Deadline);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var keys = Enumerable.Range(0, 1200).Select(i => $"changes/{i}").ToList();
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, _) =>
+        {
+            using var put = await http.PutAsync(new Uri(url, $"/v1/kv/{key}?w=3"), new StringContent("v-" + key));
+            Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
+        });
+
+        // A join, the leader killed while its ranges are being copied.
+        using (var add = await http.PostAsync(new Uri(url, "/v1/cluster/nodes"), null))
+        {
+            Assert.True(add.StatusCode == HttpStatusCode.Created, $"{add.StatusCode}: {await add.Content.ReadAsStringAsync()}");
+        }
+        await KillLeaderMidTransferAsync(http, url, home.Path, up);
+        var joined = await SettledAsync(http, url, home.Path, map => map.Count == 5 && map.Values.All(state => state == "up"), up);
+        await AssertEveryKeyOnExactlyItsOwnersAsync("after the join", home.Path, http, url, keys, joined);
+
+        // A decommission, the leader killed while the leaving node's ranges are being copied.
+        using (var remove = await http.DeleteAsync(new Uri(url, "/v1/cluster/nodes/n2")))
+        {
+            Assert.True(remove.StatusCode == HttpStatusCode.Accepted, $"{remove.StatusCode}: {await remove.Content.ReadAsStringAsync()}");
+        }
+        await KillLeaderMidTransferAsync(http, url, home.Path, up);
+        var decommissioned = await SettledAsync(http, url, home.Path, map => map.Count == 4 && !map.ContainsKey("n2") && map.Values.All(state => state == "up"), up);
+        await AssertEveryKeyOnExactlyItsOwnersAsync("after the decommission", home.Path, http, url, keys, decommissioned);
+
+        // A node dies for good, and the leader right after it: the next leader notices, evicts it
+        // and rebuilds its copies.
+        var victim = decommissioned.Keys.Order(StringComparer.Ordinal).First();
+        Signals.Send(NodePid(home.Path, victim), Signals.SigKill);
+        Signals.Send(MemberPid(home.Path, (await ClusterAsync(http, url)).GetProperty("leader").GetString()!), Signals.SigKill);
+        var evicted = await SettledAsync(http, url, home.Path, map => map.Count == 3 && !map.ContainsKey(victim), up);
+        await AssertEveryKeyOnExactlyItsOwnersAsync("after the eviction", home.Path, http, url, keys, evicted);
+    }
+
+    /// <summary>Waits for a transfer under way (a range done, keys copied), then SIGKILLs the leader.</summary>
+    private static async Task KillLeaderMidTransferAsync(HttpClient http, Uri url, string home, RingKvProcess up)
+    {
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            using var response = await http.GetAsync(new Uri(url, "/v1/cluster/transfers"));
+            if (!response.IsSuccessStatusCode)
+            {
+                return false;
+            }
+            using var list = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return list.RootElement.GetProperty("transfers").EnumerateArray().Any(t => t.GetProperty("state").GetString() == "running" &&
+                t.GetProperty("rangesDone").GetInt32() > 0 && t.GetProperty("keys").GetInt64() > 0);
+        }, TimeSpan.FromSeconds(60), () => $"no transfer got under way. {up.Describe()}");
+        var leader = (await ClusterAsync(http, url)).GetProperty("leader").GetString()!;
+        Signals.Send(MemberPid(home, leader), Signals.SigKill);
+    }
+
+    /// <summary>
+    /// Waits until every member answers with the same leader and epoch, no transfer runs, nothing
+    /// is under-replicated, and the nodes' states pass <paramref name="settled"/>; returns the nodes' client URLs by id.
+    /// </summary>
+    private static async Task<Dictionary<string, Uri>> SettledAsync(HttpClient http, Uri url, string home, Func<Dictionary<string, string>, bool> settled, RingKvProcess up)
+    {
+        Dictionary<string, Uri> nodes = [];
+        string seen = "";
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var views = await Task.WhenAll(MemberUrls(home).Select(u => TryClusterAsync(http, u)));
+            if (views.Any(v => v is null))
+            {
+                seen = "a member did not answer";
+                return false;
+            }
+            var first = views[0]!.Value;
+            var states = first.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("id").GetString()!, n => n.GetProperty("state").GetString()!);
+            seen = $"epoch {first.GetProperty("epoch")}, leader {first.GetProperty("leader")}, nodes {string.Join(",", states.Select(p => p.Key + "=" + p.Value))}, " +
+                $"transfers {first.GetProperty("activeTransfers")}, under-replicated {first.GetProperty("underReplicatedRanges")}";
+            nodes = first.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("id").GetString()!, n => new Uri(n.GetProperty("clientUrl").GetString()!));
+            return first.GetProperty("leader").ValueKind == JsonValueKind.String &&
+                views.All(v => v!.Value.GetProperty("leader").GetString() == first.GetProperty("leader").GetString() && v.Value.GetProperty("epoch").GetInt64() == first.GetProperty("epoch").GetInt64()) &&
+                first.GetProperty("activeTransfers").GetInt32() == 0 && first.GetProperty("underReplicatedRanges").GetInt32() == 0 && settled(states);
+        }, Deadline, () => $"the cluster did not settle: {seen}. {up.Describe()}");
+        return nodes;
+    }
+
+    /// <summary>Every key readable through the URL with its value, and held by exactly the nodes of its preference list (old owners drop theirs after the release grace).</summary>
+    private static async Task AssertEveryKeyOnExactlyItsOwnersAsync(string phase, string home, HttpClient http, Uri url, List<string> keys, Dictionary<string, Uri> nodes)
+    {
+        string Describe(Uri member, string path)
+        {
+            try
+            {
+                return http.GetStringAsync(new Uri(member, path)).GetAwaiter().GetResult();
+            }
+            catch (HttpRequestException e)
+            {
+                return e.Message;
+            }
+        }
+
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, _) =>
+        {
+            Assert.Equal("v-" + key, await http.GetStringAsync(new Uri(url, "/v1/kv/" + key)));
+            using var located = JsonDocument.Parse(await http.GetStringAsync(new Uri(url, "/v1/cluster/locate/" + key)));
+            var owners = located.RootElement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("id").GetString()!).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(3, owners.Count);
+            var holders = new List<string>();
+            await Eventually.WaitUntilAsync(async () =>
+            {
+                holders.Clear();
+                foreach (var (id, node) in nodes)
+                {
+                    using var local = await http.GetAsync(new Uri(node, "/v1/local/kv/" + key));
+                    if (local.StatusCode == HttpStatusCode.OK)
+                    {
+                        holders.Add(id);
+                    }
+                }
+                return holders.Order(StringComparer.Ordinal).SequenceEqual(owners);
+            }, TimeSpan.FromSeconds(30), () => $"{phase}: {key} expected on [{string.Join(",", owners)}], found on [{string.Join(",", holders)}]; " +
+                string.Join("; ", MemberUrls(home).Select(member => $"{member.Port}: {Describe(member, "/v1/cluster/locate/" + key + "?versions=true")}")));
+        });
+    }
+
+    /// <summary>The process of node <paramref name="id"/> of the cluster whose data is under <paramref name="home"/>.</summary>
+    private static int NodePid(string home, string id)
+    {
+        var marker = "\0--data-dir\0" + Path.Combine(home, "data", "nodes", id);
+        return TempDirectory.ProcessesUsing(home).Single(pid =>
+        {
+            try
+            {
+                var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
+                return commandLine.Contains("\0node\0", StringComparison.Ordinal) && commandLine.Contains(marker + "\0", StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+    }
+
     private static async Task<JsonElement> ClusterAsync(HttpClient http, Uri url) =>
         await TryClusterAsync(http, url) ?? throw new InvalidOperationException($"{url} did not answer /v1/cluster");
 

@@ -48,8 +48,11 @@ public static class CoordinatorGroupEndpoints
         app.Use(async (context, next) =>
         {
             var request = context.Request;
-            var readsLeaderState = HttpMethods.IsGet(request.Method) &&
-                (request.Path.Equals("/v1/cluster") || request.Path.Equals("/v1/cluster/transfers") || request.Path.Equals("/v1/cluster/changes"));
+            // Every read of the cluster API is the leader's answer: transfers and changes live only
+            // there, and a follower's map may lag the committed one (a member just restarted
+            // answers from its own log until the leader has caught it up), so a key located
+            // through one member would otherwise disagree with the map another just showed.
+            var readsLeaderState = HttpMethods.IsGet(request.Method) && request.Path.StartsWithSegments("/v1/cluster");
             var changes = !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) &&
                 (request.Path.StartsWithSegments("/v1/cluster") || request.Path.Equals("/internal/v1/join") || request.Path.Equals("/internal/v1/heartbeat"));
             if ((!readsLeaderState && !changes) || log.IsLeader)
