@@ -44,7 +44,7 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
 
     public Option<int> RespPort { get; } = new("--resp-port") { Description = "Port of the Redis-protocol (RESP) gateway: each connection goes to a node that is up; 0 picks a free one (printed).", DefaultValueFactory = _ => defaults.RespPort, HelpName = "PORT" };
 
-    public Option<bool> NoSupervise { get; } = new("--no-supervise") { Description = "Do not start a launched node again when it exits (by default it is, at most 4 times a minute; never with --engine memory)." };
+    public Option<bool> NoSupervise { get; } = new("--no-supervise") { Description = "Do not start a launched node again when it exits (by default it is, at most 4 times a minute; never with --engine memory). Coordinator members under up are restarted either way." };
 
     public Option<bool> NoResp { get; } = new("--no-resp") { Description = "No Redis-protocol gateway, and no RESP listener on the nodes it starts." };
 

@@ -161,10 +161,9 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
         {
             return;
         }
-        if (!options.SuperviseNodes)
-        {
-            return;
-        }
+        // Always, whatever --no-supervise says of nodes: a member restarted on its own data
+        // directory rejoins the group with its log, and without restarts two deaths in a row
+        // would leave the group without a majority.
         var budget = _budgets.GetOrAdd(id, _ => RestartBudget.Default());
         if (!budget.OnCrash(DateTimeOffset.UtcNow))
         {

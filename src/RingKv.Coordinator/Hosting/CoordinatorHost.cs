@@ -195,7 +195,13 @@ public static class CoordinatorHost
             return next(context);
         });
         app.MapGet("/health/live", () => "live").WithName("live").WithTags("health").WithSummary("The process runs").Answers(200, "live", "text/plain");
-        app.MapGet("/health/ready", () => "ready").WithName("ready").WithTags("health").WithSummary("The coordinator is listening").Answers(200, "ready", "text/plain");
+        // Ready once this member has applied a committed state: before that (a group member that
+        // has not yet heard from a leader, or caught up from its log) its map is an empty placeholder.
+        app.MapGet("/health/ready", (MembershipService membership) => membership.Log.Current is not null
+            ? Results.Text("ready")
+            : Results.Text("starting: no committed cluster state applied yet", statusCode: 503))
+            .WithName("ready").WithTags("health").WithSummary("The coordinator has applied the cluster's committed state")
+            .Answers(200, "ready", "text/plain").Answers(503, "starting: no committed cluster state applied yet", "text/plain");
         // Not in the OpenAPI document: the exporter maps a RequestDelegate, which the generator skips (docs/API.md lists it).
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapRingKvOpenApi();
