@@ -18,7 +18,8 @@ public sealed class CoordinatorGroupTests
     public async Task KillingTheLeaderUnderWritesElectsANewOneLosesNoAcknowledgedWriteAndTheNextNodeAddWorks()
     {
         using var home = new TempDirectory("group-leader");
-        await using var up = RingKvProcess.Start("up", "--nodes", "3", "--port", "0", "--resp-port", "0", "--data-dir", home.Combine("data"));
+        // --no-supervise is about nodes: the members are restarted all the same.
+        await using var up = RingKvProcess.Start("up", "--nodes", "3", "--port", "0", "--resp-port", "0", "--data-dir", home.Combine("data"), "--no-supervise");
         var url = await up.WaitForUrlAsync(Deadline);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var before = await ClusterAsync(http, url);
@@ -81,6 +82,10 @@ public sealed class CoordinatorGroupTests
         }
         var status = await RingKvProcess.RunAsync(["status", "--url", url.ToString()], Deadline);
         Assert.Contains($"{next} (leader)", status.StandardOutput, StringComparison.Ordinal);
+        // The killed member is back, started again by `up`, and follows.
+        await Eventually.WaitUntilAsync(async () => (await TryClusterAsync(http, url))?.GetProperty("coordinators").EnumerateArray()
+            .Any(c => c.GetProperty("id").GetString() == leader && c.GetProperty("role").GetString() == "follower") == true,
+            Deadline, () => $"{leader} did not come back as a follower. {up.Describe()}");
         Assert.True(failover < TimeSpan.FromSeconds(15), $"failover took {failover}");
     }
 
