@@ -108,6 +108,29 @@ public sealed class ConfigFileTests
         Assert.True(Directory.Exists(dir.Combine("data")));
     }
 
+    /// <summary>Any node setting reaches the nodes `up` starts through the file's node section; the flags `up` gives them still win.</summary>
+    [Fact]
+    public async Task TheNodesUpStartsTakeTheFilesNodeSection()
+    {
+        using var dir = new TempDirectory("config-up");
+        var file = dir.Combine("cluster.json");
+        // maxValueBytes is no flag of up's; port is one the launcher sets (0, a free port) over the file.
+        await File.WriteAllTextAsync(file, """{ "coordinator": {}, "node": { "maxValueBytes": 1000, "port": 1 } }""");
+
+        await using var up = RingKvProcess.Start(["up", "--config", file, "--coordinators", "1", "--nodes", "1", "--replicas", "1", "--engine", "memory",
+            "--port", "0", "--resp-port", "0", "--data-dir", dir.Combine("data")], new RingKvProcessOptions());
+        var url = await up.WaitForUrlAsync(Deadlines.ClusterStart);
+        using var http = new HttpClient();
+        using (var small = await http.PutAsync(new Uri(url, "/v1/kv/config/small"), new ByteArrayContent(new byte[900])))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, small.StatusCode);
+        }
+        using (var large = await http.PutAsync(new Uri(url, "/v1/kv/config/large"), new ByteArrayContent(new byte[1100])))
+        {
+            Assert.True(large.StatusCode == HttpStatusCode.RequestEntityTooLarge, $"{large.StatusCode}: {await large.Content.ReadAsStringAsync()}. {up.Describe()}");
+        }
+    }
+
     [Theory]
     [InlineData(ConfigFile.NodeSection)]
     [InlineData(ConfigFile.CoordinatorSection)]

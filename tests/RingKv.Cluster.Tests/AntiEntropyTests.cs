@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace RingKv.Cluster.Tests;
 
-/// <summary>Anti-entropy (issue 6): replicas converge after a fault without any client reading the keys.</summary>
+/// <summary>Anti-entropy: replicas converge after a fault without any client reading the keys.</summary>
 public sealed class AntiEntropyTests(ITestOutputHelper output)
 {
     // The issue's bound for a small cluster: of the order of a minute.

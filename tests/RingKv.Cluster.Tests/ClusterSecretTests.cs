@@ -4,7 +4,7 @@ using RingKv.Testing;
 
 namespace RingKv.Cluster.Tests;
 
-/// <summary>The cluster secret (issue 7): members carry it; a process without it can neither join nor replicate.</summary>
+/// <summary>The cluster secret: members carry it; a process without it can neither join nor replicate.</summary>
 public sealed class ClusterSecretTests
 {
     [Fact]

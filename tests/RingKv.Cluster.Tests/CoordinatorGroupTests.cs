@@ -322,18 +322,7 @@ public sealed class CoordinatorGroupTests
     private static async Task<JsonElement> ClusterAsync(HttpClient http, Uri url) =>
         await TryClusterAsync(http, url) ?? throw new InvalidOperationException($"{url} did not answer /v1/cluster");
 
-    private static async Task<JsonElement?> TryClusterAsync(HttpClient http, Uri url)
-    {
-        try
-        {
-            using var response = await http.GetAsync(new Uri(url, "/v1/cluster"));
-            return response.IsSuccessStatusCode ? JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone() : null;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException)
-        {
-            return null;
-        }
-    }
+    private static Task<JsonElement?> TryClusterAsync(HttpClient http, Uri url) => Harness.ClusterStatus.TryGetAsync(http, url);
 
     /// <summary>The process of coordinator member <paramref name="id"/> of the cluster whose data is under <paramref name="home"/>.</summary>
     private static int MemberPid(string home, string id) =>

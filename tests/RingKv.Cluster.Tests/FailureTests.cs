@@ -5,7 +5,7 @@ using RingKv.Testing;
 
 namespace RingKv.Cluster.Tests;
 
-/// <summary>Node failure (issue 4): detection in stages, eviction without storms, and 3 copies rebuilt on live nodes.</summary>
+/// <summary>Node failure: detection in stages, eviction without storms, and 3 copies rebuilt on live nodes.</summary>
 public sealed class FailureTests
 {
     // Short thresholds keep the tests quick; the defaults (3 s, 10 s) are the same mechanism. Two
@@ -224,7 +224,7 @@ public sealed class FailureTests
     }
 }
 
-/// <summary>Sloppy quorum and hinted handoff (issue 4): a node that comes back within the grace period catches up from hints, with no transfer.</summary>
+/// <summary>Sloppy quorum and hinted handoff: a node that comes back within the grace period catches up from hints, with no transfer.</summary>
 public sealed class HintedHandoffTests
 {
     private static List<string> TransferIds(string json)

@@ -6,7 +6,7 @@ using RingKv.Testing;
 
 namespace RingKv.Cluster.Tests;
 
-/// <summary>Adding and removing nodes under load (issue 5): only what must move moves, verified, and nothing is lost.</summary>
+/// <summary>Adding and removing nodes under load: only what must move moves, verified, and nothing is lost.</summary>
 public sealed class MembershipChangeTests
 {
     private static readonly string[] QuickRelease = ["--release-grace", "1"];

@@ -93,6 +93,11 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
     public CoordinatorOptions Bind(ParseResult parseResult)
     {
         var options = parseResult.GetValue(Config) is { } file ? ConfigFile.LoadCoordinator(file) : new CoordinatorOptions();
+        if (parseResult.GetValue(Config) is { } given && ConfigFile.HasSection(given, ConfigFile.NodeSection))
+        {
+            // The same file's node section is for the nodes it launches, unless it names another.
+            options.NodeConfigFile ??= Path.GetFullPath(given);
+        }
         parseResult.IfGiven(Port, v => options.Port = v);
         parseResult.IfGiven(RespPort, v => options.RespPort = v);
         parseResult.IfGiven(NoResp, v => options.RespEnabled = !v);

@@ -28,6 +28,19 @@ public static class ConfigFile
     /// <summary>A CoordinatorOptions with the file's <c>coordinator</c> section applied over the defaults.</summary>
     public static CoordinatorOptions LoadCoordinator(string path) => Load(path, CoordinatorSection, OptionsJsonContext.Default.CoordinatorOptions, () => new CoordinatorOptions());
 
+    /// <summary>Whether the file has the named section (it was loaded already, so it parses).</summary>
+    public static bool HasSection(string path, string section)
+    {
+        if (!TryParse(path, [], out var root))
+        {
+            return false;
+        }
+        using (root)
+        {
+            return Section(root.RootElement, section) is not null;
+        }
+    }
+
     /// <summary>Every problem of the file: syntax, unknown keys, ill-typed values, and what the options' own validation refuses.</summary>
     public static IReadOnlyList<string> Check(string path)
     {

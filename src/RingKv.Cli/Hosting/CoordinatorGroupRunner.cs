@@ -79,6 +79,7 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
             // leader has yet to start again.
             await WaitForAsync(http, url, c => c.GetProperty("nodes").EnumerateArray().Count(m => m.GetProperty("state").GetString() == "up" &&
                 m.TryGetProperty("lastHeartbeatAgeMs", out var age) && age.ValueKind == JsonValueKind.Number && age.GetInt64() < 3000) >= nodes, TimeSpan.FromSeconds(180));
+            await WaitForNodesToHoldTheMapAsync(http, url, TimeSpan.FromSeconds(60));
             await Console.Out.WriteLineAsync(announcement(url) + (options.RespEnabled ? $" (RESP {(scheme == "https" ? "rediss" : "redis")}://127.0.0.1:{options.RespPort.ToString(CultureInfo.InvariantCulture)})" : string.Empty));
             await Console.Out.FlushAsync();
             await Console.Error.WriteLineAsync(hint(url));
@@ -137,6 +138,46 @@ public sealed class CoordinatorGroupRunner(CoordinatorOptions options, int membe
             await Task.Delay(200, _stopping.Token);
         }
         throw new TimeoutException($"The coordinator group was not ready within {deadline.TotalSeconds:0} s.");
+    }
+
+    /// <summary>
+    /// Waits until every node holds the group's epoch. Nodes the leader started again after a
+    /// takeover listen on new ports, and a peer reaches one at its new address only once it has the
+    /// map that says so: until then a read through it finds too few replicas.
+    /// </summary>
+    private async Task WaitForNodesToHoldTheMapAsync(HttpClient http, string url, TimeSpan deadline)
+    {
+        var until = DateTime.UtcNow + deadline;
+        var behind = "no answer yet";
+        while (DateTime.UtcNow < until)
+        {
+            _stopping.Token.ThrowIfCancellationRequested();
+            try
+            {
+                using var cluster = JsonDocument.Parse(await http.GetStringAsync(new Uri(url + "/v1/cluster"), _stopping.Token));
+                var epoch = cluster.RootElement.GetProperty("epoch").GetInt64();
+                var lagging = new List<string>();
+                foreach (var node in cluster.RootElement.GetProperty("nodes").EnumerateArray())
+                {
+                    using var located = JsonDocument.Parse(await http.GetStringAsync(new Uri(node.GetProperty("clientUrl").GetString()!.TrimEnd('/') + "/v1/cluster/locate/probe"), _stopping.Token));
+                    if (located.RootElement.GetProperty("epoch").GetInt64() != epoch)
+                    {
+                        lagging.Add(node.GetProperty("id").GetString()!);
+                    }
+                }
+                if (lagging.Count == 0)
+                {
+                    return;
+                }
+                behind = $"{string.Join(", ", lagging)} behind epoch {epoch.ToString(CultureInfo.InvariantCulture)}";
+            }
+            catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                behind = e.Message;
+            }
+            await Task.Delay(200, _stopping.Token);
+        }
+        throw new TimeoutException($"The nodes did not all receive the cluster map within {deadline.TotalSeconds:0} s ({behind}).");
     }
 
     private void Start(string id, string configFile, string peers)

@@ -15,7 +15,7 @@ using RingKv.Node.Security;
 namespace RingKv.Coordinator.Changes;
 
 /// <summary>
-/// Staged joins and decommissions (issue 5), serialized: one change at a time, the rest queued.
+/// Staged joins and decommissions, serialized: one change at a time, the rest queued.
 /// <list type="number">
 /// <item>Join: the new member is <c>joining</c>; writes for its future ranges reach it as well as
 /// the current owners (the write path adds the future preference list's extra members); its ranges

@@ -83,6 +83,7 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
             await Problem.WriteAsync(context, 503, "no-nodes", "No node is up", "The cluster has no node in state up. Add one with ./ringkv node add.");
             return;
         }
+        var unavailableRetries = 0;
         foreach (var node in candidates)
         {
             using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), node.ClientUrl.TrimEnd('/') + pathAndQuery);
@@ -125,6 +126,14 @@ public sealed class GatewayProxy(MembershipService membership, ClusterTls tls, i
             }
             if (response.StatusCode == HttpStatusCode.InsufficientStorage && node != candidates[^1])
             {
+                response.Dispose();
+                continue;
+            }
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && SafeToRepeat(context.Request) && node != candidates[^1] && unavailableRetries++ == 0)
+            {
+                // The node could not serve it (too few replicas answered it, no map yet, its engine
+                // reopening): another replica may, for a request that is safe to repeat. Once: a
+                // node that waited out its quorum timeout has already cost the client that long.
                 response.Dispose();
                 continue;
             }

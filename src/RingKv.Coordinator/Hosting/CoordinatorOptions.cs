@@ -44,6 +44,14 @@ public sealed class CoordinatorOptions
     /// <summary>Synced acknowledgements the nodes this coordinator launches wait for (<c>--synced-acks</c>). Default one.</summary>
     public SyncedAcks NodeSyncedAcks { get; set; } = SyncedAcks.One;
 
+    /// <summary>
+    /// A configuration file whose <c>node</c> section the nodes this coordinator launches read
+    /// (their <c>--config</c>), so every node setting can be set for them; the launcher's own flags
+    /// (ports, data directory, engine, fsync, synced acks, auth, TLS) win over it. <c>up --config
+    /// FILE</c> and <c>coordinator --config FILE</c> set it to that file. Default none.
+    /// </summary>
+    public string? NodeConfigFile { get; set; }
+
     /// <summary>How long a launched node may take to start and join before the launch fails. Default 60 s.</summary>
     public TimeSpan LaunchTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -69,6 +69,8 @@ public sealed partial class NodeLauncher(CoordinatorOptions options, MembershipS
         var start = SelfExecutable.StartInfo(
         [
             "node",
+            // First: the flags after it win over the file's node section.
+            .. (options.NodeConfigFile is { } nodeConfig ? new[] { "--config", Path.GetFullPath(nodeConfig) } : []),
             "--join", coordinatorUrl,
             "--node-name", id,
             "--bind", options.BindAddress,

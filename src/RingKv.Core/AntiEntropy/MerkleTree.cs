@@ -14,8 +14,9 @@ namespace RingKv.Core.AntiEntropy;
 /// <para>
 /// Inner nodes merge their children's digests (sums) instead of hashing them: a node is then exactly
 /// the digest of its subrange, so the root can be compared with a <see cref="RangeDigest"/> computed
-/// by a plain scan (transfer verification), and a write updates the path to the root in O(depth)
-/// without rehashing anything. The tree is therefore built incrementally as writes land (issue 6).
+/// by a plain scan (transfer verification), and a write could update the path to the root in
+/// O(depth) without rehashing anything. Anti-entropy does not keep trees up to date as writes land
+/// yet: each round builds the tree of a range from a scan of it (<c>LocalRangeTree.Build</c>), paced.
 /// </para>
 /// <para>
 /// Subranges depend only on the range and the depth, never on the data, so two replicas' trees line up

@@ -11,8 +11,8 @@ namespace RingKv.Core.AntiEntropy;
 /// An order-independent digest of a set of entries: the wrapping sum of a 64-bit hash per entry, and
 /// the number of entries. Two replicas that hold the same entries of a range have the same digest
 /// whatever order they stored or scan them in, so a transfer is verified end to end by comparing the
-/// source's and the destination's digests of the range (issue 5), and <see cref="MerkleTree"/> nodes
-/// are digests of their subranges (issue 6).
+/// source's and the destination's digests of the range, and <see cref="MerkleTree"/> nodes
+/// are digests of their subranges.
 /// </summary>
 /// <remarks>
 /// <para>

@@ -4,7 +4,7 @@ using RingKv.Core.Cluster;
 namespace RingKv.Core.Membership;
 
 /// <summary>
-/// The coordinator's judgement of each member from its heartbeats (issue 4), as a pure state machine:
+/// The coordinator's judgement of each member from its heartbeats, as a pure state machine:
 /// time only comes in as arguments, so tests drive it with a FakeTimeProvider and no sleeps.
 /// <c>up</c> → <c>suspect</c> (silent longer than <see cref="FailureDetectorOptions.SuspectAfter"/>)
 /// → <c>dead</c> (silent longer than <see cref="FailureDetectorOptions.EvictionGracePeriod"/>) →
@@ -13,7 +13,7 @@ namespace RingKv.Core.Membership;
 /// <remarks>
 /// <para>
 /// A fixed timeout rather than phi accrual (Hayashibara et al. 2004, as in Cassandra and Akka): nodes
-/// heartbeat on a fixed one-second interval, and issue 4 promises operators a bound ("declared dead
+/// heartbeat on a fixed one-second interval, and operators are promised a bound ("declared dead
 /// within the grace period plus a few seconds") that a timeout gives exactly, whereas phi's threshold
 /// moves with each node's observed jitter and is hard to state in seconds. Flapping is prevented by
 /// the distance between the thresholds (three missed heartbeats before suspicion; suspicion itself
@@ -24,7 +24,7 @@ namespace RingKv.Core.Membership;
 /// pause: a coordinator that starts, or notices it was paused (two evaluations further apart than
 /// <see cref="FailureDetectorOptions.EffectivePauseThreshold"/>) or that its clock went backwards,
 /// warms up for a full grace period of fresh heartbeats and makes nobody suspect or dead meanwhile
-/// (issue 4: no eviction caused by the coordinator's own pauses). Wall-clock time is therefore safe
+/// (the coordinator's own pauses must never cause an eviction). Wall-clock time is therefore safe
 /// here: a clock step can delay a judgement but never cause one.
 /// </para>
 /// <para>

@@ -21,7 +21,7 @@ public sealed record FailureDetectorOptions
     public TimeSpan EvictionGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// At most this many evictions run at once. Default 1 (issue 4: evictions one at a time, so two
+    /// At most this many evictions run at once. Default 1 (evictions one at a time, so two
     /// rebuilds never compete for the same surviving replicas).
     /// </summary>
     public int MaxConcurrentEvictions { get; init; } = 1;

@@ -6,7 +6,7 @@ namespace RingKv.Core.Transfers;
 /// <summary>
 /// Plans the data movement of a membership change (a node added, removed or evicted) by comparing
 /// the preference lists of the ring before and after it (riak_core's claimant diffing the ring with
-/// the future ring). Shared by issue 4's eviction and issue 5's join and decommission.
+/// the future ring). Shared by eviction (re-replication) and by staged joins and decommissions.
 /// </summary>
 /// <remarks>
 /// The token space is cut at the union of both rings' tokens. Within one such segment each ring has a

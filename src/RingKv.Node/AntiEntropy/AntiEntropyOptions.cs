@@ -1,7 +1,7 @@
 namespace RingKv.Node.AntiEntropy;
 
 /// <summary>
-/// Settings of anti-entropy (issue 6), with their defaults. The defaults keep a small cluster's
+/// Settings of anti-entropy, with their defaults. The defaults keep a small cluster's
 /// replicas identical within about a minute of a fault healing (a round every few seconds) while
 /// scanning little enough that foreground requests keep their latency.
 /// </summary>

@@ -15,7 +15,7 @@ using RingKv.Storage;
 namespace RingKv.Node.AntiEntropy;
 
 /// <summary>
-/// Anti-entropy (Dynamo §4.7; issue 6): round after round, compares every token range this node
+/// Anti-entropy (Dynamo §4.7): round after round, compares every token range this node
 /// drives with its other live replicas and exchanges the entries that differ, so replicas converge
 /// after any fault without a client reading the keys. Paced by <see cref="AntiEntropyOptions"/>.
 /// </summary>

@@ -2,7 +2,7 @@ namespace RingKv.Storage.Hints;
 
 /// <summary>
 /// The hints a fallback node holds for replicas that were down when a write reached them
-/// (sloppy quorum, hinted handoff; issue 4). Two implementations, like the storage engines:
+/// (sloppy quorum, hinted handoff: Dynamo §4.6). Two implementations, like the storage engines:
 /// <see cref="RocksDbHintStore"/> (durable, its own database) and <see cref="MemoryHintStore"/>.
 /// </summary>
 /// <remarks>

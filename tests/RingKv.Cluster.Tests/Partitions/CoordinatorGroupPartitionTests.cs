@@ -176,16 +176,5 @@ public sealed class CoordinatorGroupPartitionTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<JsonElement?> TryClusterAsync(HttpClient http, Uri member)
-    {
-        try
-        {
-            using var response = await http.GetAsync(new Uri(member, "/v1/cluster"));
-            return response.IsSuccessStatusCode ? JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone() : null;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException)
-        {
-            return null;
-        }
-    }
+    private static Task<JsonElement?> TryClusterAsync(HttpClient http, Uri member) => Harness.ClusterStatus.TryGetAsync(http, member);
 }

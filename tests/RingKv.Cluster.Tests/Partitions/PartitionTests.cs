@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace RingKv.Cluster.Tests.Partitions;
 
 /// <summary>
-/// Real network partitions (issue: convergence): nodes in network namespaces, the network between
+/// Real network partitions: nodes in network namespaces, the network between
 /// them cut and healed under a steady mixed load whose every operation is recorded and checked
 /// afterwards (<see cref="HistoryChecker"/>): no acknowledged write lost, no value that was never
 /// written, deletes stay deleted, and every replica identical within the convergence bound.

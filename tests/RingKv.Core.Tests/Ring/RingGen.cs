@@ -49,7 +49,7 @@ internal static class RingGen
         return result;
     }
 
-    /// <summary>The largest node's share over the smallest's: the balance figure the issue bounds by 1.25.</summary>
+    /// <summary>The largest node's share over the smallest's: the balance figure held to at most 1.25.</summary>
     public static double BalanceRatio(ConsistentHashRing ring)
     {
         var shares = ring.Nodes.Select(ring.Ownership).ToArray();
