@@ -92,11 +92,12 @@ public sealed class ServerOptionSet(CoordinatorOptions defaults)
     /// <summary>The configuration file's settings (if any) over the defaults, then the flags given.</summary>
     public CoordinatorOptions Bind(ParseResult parseResult)
     {
-        var options = parseResult.GetValue(Config) is { } file ? ConfigFile.LoadCoordinator(file) : new CoordinatorOptions();
-        if (parseResult.GetValue(Config) is { } given && ConfigFile.HasSection(given, ConfigFile.NodeSection))
+        var file = parseResult.GetValue(Config);
+        var options = file is null ? new CoordinatorOptions() : ConfigFile.LoadCoordinator(file);
+        if (file is not null && ConfigFile.HasSection(file, ConfigFile.NodeSection))
         {
             // The same file's node section is for the nodes it launches, unless it names another.
-            options.NodeConfigFile ??= Path.GetFullPath(given);
+            options.NodeConfigFile ??= Path.GetFullPath(file);
         }
         parseResult.IfGiven(Port, v => options.Port = v);
         parseResult.IfGiven(RespPort, v => options.RespPort = v);
